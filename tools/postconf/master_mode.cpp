@@ -1,0 +1,9 @@
+#include "tools/postconf/postconf.hpp"
+
+namespace postern::postconf {
+
+int run_master_mode(const PostconfOptions&) {
+    fatal("this mode is not implemented yet");
+}
+
+}  // namespace postern::postconf
