@@ -97,6 +97,7 @@ def compare(postconf, cases_dir):
 
 
 def main(argv):
+    argv = [os.path.abspath(a) if i in (len(argv) - 2,) else a for i, a in enumerate(argv)]
     if len(argv) == 4 and argv[1] == "--capture":
         return capture(argv[2], argv[3])
     if len(argv) == 3:
