@@ -92,6 +92,8 @@ Result<std::string> Config::get(std::string_view name) const {
     auto raw = raw_value(name);
     if (!raw)
         return Error(ErrorKind::config, "unknown parameter: " + std::string(name));
+    if (const ParameterInfo* info = find_parameter(name); info != nullptr && info->raw)
+        return std::string(*raw);
     return expand_value(*raw, *this);
 }
 

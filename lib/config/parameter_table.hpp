@@ -38,6 +38,9 @@ struct ParameterInfo {
     int64_t max_value = 0;  // 0/0 means no limit beyond the type's
     ComputedDefault computed = nullptr;
     std::string_view description;
+    // Postfix never expands the value at configuration time: it holds $names that are
+    // filled in later, per message or per client (smtpd_reject_footer, luser_relay...).
+    bool raw = false;
 };
 
 // Every static parameter, sorted by name.

@@ -50,3 +50,11 @@ TEST_CASE("config: typed reads name the parameter on bad values") {
     CHECK(*config->get_list("relayhost") == std::vector<std::string>{"a", "b", "c"});
     CHECK_FALSE(config->get("no_such_parameter").ok());
 }
+
+TEST_CASE("config: raw parameters are never expanded") {
+    Config config = Config::defaults_only();
+    config.set_override("smtpd_reject_footer", "see $client_address");
+    CHECK(*config.get("smtpd_reject_footer") == "see $client_address");
+    config.set_override("myorigin", "$nothing_here");
+    CHECK(config.get("myorigin")->empty());
+}

@@ -21,7 +21,8 @@ std::optional<std::string_view> value_to_show(const Config& config, const Postco
 void print_parameter(const Config& config, const PostconfOptions& options, std::string_view name,
                      std::string_view raw) {
     std::string value(raw);
-    if (options.expand) {
+    const ParameterInfo* info = find_parameter(name);
+    if (options.expand && !(info != nullptr && info->raw)) {
         auto expanded = expand_value(raw, config);
         if (!expanded) {
             warn(expanded.error().message());
