@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/master_cf.hpp"
 
 namespace postern::postconf {
 
@@ -35,6 +36,19 @@ struct PostconfOptions {
 // Reads main.cf (and master.cf, for the per-service parameters it brings), applies -c
 // and -o, and prints the warnings Postfix prints while doing so. Exits on a fatal error.
 Config load_configuration(const PostconfOptions& options);
+// The same, for the master.cf modes: master.cf must exist, and is returned in `master_cf`.
+Config load_configuration(const PostconfOptions& options, MasterCf& master_cf);
+
+// Reads config_directory/master.cf, prints its warnings, and registers the per-service
+// parameters its services bring. A missing file is a warning unless `required` (-M, -F,
+// -P), as in Postfix; a malformed one is fatal.
+MasterCf load_master_cf(const PostconfOptions& options, Config& config, bool required);
+
+// Prints Postfix's "undefined parameter" warnings ($names that nothing defines) and
+// "unused parameter" warnings (main.cf and master.cf -o names nothing uses) for the mode
+// in `options`: none with -d; master.cf's only with -M, -F and -P. See unused_parameters.cpp.
+void warn_about_parameter_usage(const PostconfOptions& options, const Config& config,
+                                const MasterCf& master_cf);
 
 // Each returns the process exit status.
 int run_main_cf_mode(const PostconfOptions& options);  // default, -n, -d, -h, -x
