@@ -9,7 +9,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);
     auto parsed = postern::parse_master_cf(text, "fuzz/master.cf");
-    if (!parsed) return 0;
+    if (!parsed)
+        return 0;
     for (const auto& entry : parsed->entries) {
         (void)entry.type();
         (void)entry.is_private();

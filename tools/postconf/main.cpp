@@ -35,7 +35,7 @@ PostconfOptions parse_command_line(int argc, char** argv) {
     PostconfOptions options;
     opterr = 0;
     int option;
-    while ((option = getopt(argc, argv, "aAc:defFhHmMno:pPvxX#")) != -1) {
+    while ((option = getopt(argc, argv, "+aAc:defFhHmMno:pPvxX#")) != -1) {
         switch (option) {
             case 'a':
                 options.server_sasl_types = true;
@@ -101,6 +101,10 @@ PostconfOptions parse_command_line(int argc, char** argv) {
     }
     for (int i = optind; i < argc; ++i)
         options.arguments.emplace_back(argv[i]);
+    // As in Postfix, `postconf name=value` means `postconf -e name=value`.
+    if (!options.arguments.empty() && options.arguments.front().find('=') != std::string::npos &&
+        !options.master_entries && !options.master_fields && !options.master_parameters)
+        options.edit = true;
     if (!options.config_directory_given) {
         const char* from_environment = std::getenv("MAIL_CONFIG");
         options.config_directory_given = from_environment != nullptr && *from_environment;
