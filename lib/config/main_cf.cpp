@@ -17,7 +17,7 @@ bool starts_with_space(std::string_view line) {
 
 }  // namespace
 
-std::vector<LogicalLine> logical_lines(std::string_view text) {
+std::vector<LogicalLine> logical_lines(std::string_view text, LineJoin join) {
     std::vector<LogicalLine> lines;
     int number = 0;
     size_t pos = 0;
@@ -32,14 +32,18 @@ std::vector<LogicalLine> logical_lines(std::string_view text) {
             continue;
         if (starts_with_space(line) && !lines.empty()) {
             LogicalLine& current = lines.back();
-            std::string joined(trim_right(current.text));
-            joined += ' ';
-            joined += trim(line);
-            current.text = std::move(joined);
+            if (join == LineJoin::verbatim) {
+                current.text += line;
+            } else {
+                current.text.resize(trim_right(current.text).size());
+                current.text += ' ';
+                current.text += trim(line);
+            }
             current.last_line = number;
             continue;
         }
-        lines.push_back({number, number, std::string(trim_right(line))});
+        std::string_view kept = join == LineJoin::verbatim ? line : trim_right(line);
+        lines.push_back({number, number, std::string(kept)});
     }
     return lines;
 }

@@ -36,10 +36,19 @@ struct LogicalLine {
     std::string text;
 };
 
-// Splits `text` into logical lines, skipping comments and blank lines. A logical line
-// that starts with white space (nothing before it to continue) is returned as is; the
-// caller decides what that means.
-std::vector<LogicalLine> logical_lines(std::string_view text);
+// How a continuation line joins the logical line before it.
+enum class LineJoin {
+    single_space,  // main.cf: trailing and leading white space become one space
+    verbatim,      // master.cf: the physical lines are appended as they are, so a braced
+                   // word may span lines and messages quote the line as the file has it
+};
+
+// Splits `text` into logical lines, skipping comments and blank lines (lines of white
+// space only, as Postfix's isspace() sees it). A logical line that starts with white
+// space (nothing before it to continue) is returned as is; the caller decides what that
+// means.
+std::vector<LogicalLine> logical_lines(std::string_view text,
+                                       LineJoin join = LineJoin::single_space);
 
 Result<MainCf> parse_main_cf(std::string_view text, const std::string& path);
 Result<MainCf> read_main_cf(const std::string& path);

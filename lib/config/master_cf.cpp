@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <map>
 
+#include "config/main_cf.hpp"
 #include "util/file.hpp"
 #include "util/strings.hpp"
 
@@ -42,43 +43,6 @@ std::string printable(std::string_view text) {
     return out;
 }
 
-bool is_comment_or_blank(std::string_view line) {
-    size_t first = line.find_first_not_of(kBlanks);
-    return first == std::string_view::npos || line[first] == '#';
-}
-
-struct RawLogicalLine {
-    int first_line = 0;
-    int last_line = 0;
-    std::string text;  // the physical lines joined as they are, without newlines
-};
-
-// Unlike main.cf's logical_lines(), keeps the white space of continuation lines: a braced
-// word may span lines, and messages quote the line as the file has it.
-std::vector<RawLogicalLine> raw_logical_lines(std::string_view text) {
-    std::vector<RawLogicalLine> lines;
-    int number = 0;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t end = text.find('\n', pos);
-        if (end == std::string_view::npos)
-            end = text.size();
-        std::string_view line = text.substr(pos, end - pos);
-        pos = end + 1;
-        ++number;
-        if (is_comment_or_blank(line))
-            continue;
-        bool continues = line.front() == ' ' || line.front() == '\t';
-        if (continues && !lines.empty()) {
-            lines.back().text += line;
-            lines.back().last_line = number;
-            continue;
-        }
-        lines.push_back({number, number, std::string(line)});
-    }
-    return lines;
-}
-
 bool valid_boolean_field(std::string_view text) {
     return text == "y" || text == "n" || text == "-";
 }
@@ -111,7 +75,7 @@ std::string line_prefix(const std::string& path, int line) {
     return "file " + path + ": line " + std::to_string(line) + ": ";
 }
 
-Error invalid_field(const std::string& path, const RawLogicalLine& line, std::string_view field,
+Error invalid_field(const std::string& path, const LogicalLine& line, std::string_view field,
                     std::string_view value) {
     return Error(ErrorKind::config, line_prefix(path, line.first_line) + "invalid " +
                                         std::string(field) + " field \"" + printable(value) +
@@ -220,7 +184,7 @@ void collect_parameters(MasterCfEntry& entry) {
     }
 }
 
-Result<MasterCfEntry> parse_entry(const RawLogicalLine& line, const std::string& path,
+Result<MasterCfEntry> parse_entry(const LogicalLine& line, const std::string& path,
                                   std::vector<std::string>& warnings) {
     std::vector<std::string> words = split_master_words(line.text);
     if (words.size() < kFieldCount)
@@ -470,7 +434,7 @@ std::string format_option_value(std::string_view text) {
 Result<MasterCf> parse_master_cf(std::string_view text, const std::string& path) {
     MasterCf master_cf;
     master_cf.path = path;
-    for (const RawLogicalLine& line : raw_logical_lines(text)) {
+    for (const LogicalLine& line : logical_lines(text, LineJoin::verbatim)) {
         if (is_blank(line.text.front())) {
             // Nothing to continue: Postfix warns and skips the line.
             std::string shown = printable(line.text.substr(0, 30));
