@@ -4,6 +4,7 @@
 // values, -x expands `-o` values with the service's own parameters, $service_name and
 // $process_name in front of main.cf.
 #include <algorithm>
+#include <array>
 #include <iostream>
 #include <map>
 
@@ -135,6 +136,17 @@ void check_option_conflicts(const PostconfOptions& options) {
         fatal(std::string("with option -") + mode + ", do not specify " + flag_list(refused));
 }
 
+// The seven fields before the command, as written, in master.cf's column order.
+std::array<const std::string*, kCommandField> leading_fields(const MasterCfEntry& entry) {
+    return {&entry.service,
+            &entry.type_field,
+            &entry.private_field,
+            &entry.unprivileged_field,
+            &entry.chroot_field,
+            &entry.wakeup_field,
+            &entry.process_limit_field};
+}
+
 // $name lookups for one service's -o values: its own -o parameters first, then
 // $service_name and $process_name, then main.cf and the defaults.
 using ParameterTable = std::map<std::string, std::string, std::less<>>;
@@ -236,13 +248,7 @@ class MasterPrinter {
     }
 
     void show_master_entry(const MasterCfEntry& entry) {
-        const std::string* fields[] = {&entry.service,
-                                       &entry.type_field,
-                                       &entry.private_field,
-                                       &entry.unprivileged_field,
-                                       &entry.chroot_field,
-                                       &entry.wakeup_field,
-                                       &entry.process_limit_field};
+        const auto fields = leading_fields(entry);
         std::string line;
         for (size_t field = 0; field <= kCommandField; ++field) {
             if (field > 0) {
@@ -258,13 +264,7 @@ class MasterPrinter {
     }
 
     void show_fields(const MasterCfEntry& entry, const std::string& wanted) {
-        const std::string* values[] = {&entry.service,
-                                       &entry.type_field,
-                                       &entry.private_field,
-                                       &entry.unprivileged_field,
-                                       &entry.chroot_field,
-                                       &entry.wakeup_field,
-                                       &entry.process_limit_field};
+        const auto values = leading_fields(entry);
         for (size_t field = 0; field <= kCommandField; ++field) {
             if (!part_matches(wanted, kFieldNames[field]))
                 continue;
