@@ -48,18 +48,19 @@ std::vector<LogicalLine> logical_lines(std::string_view text, LineJoin join) {
     return lines;
 }
 
-Result<MainCfEntry> parse_assignment(std::string_view logical_line) {
-    std::string_view line = trim(logical_line);
-    size_t name_end = line.find_first_of(" \t=");
+Result<MainCfEntry> parse_assignment(std::string_view text) {
+    std::string_view line = trim(text);
+    size_t name_end = line.find_first_of(" \t\r\n\f\v=");
     if (name_end == std::string_view::npos)
         name_end = line.size();
     std::string_view name = line.substr(0, name_end);
-    if (name.empty())
-        return Error(ErrorKind::config, "missing attribute name");
     std::string_view rest = trim_left(line.substr(name_end));
+    // Postfix quotes the whole text, so the administrator sees what was wrong with it.
+    std::string quoted = ": \"" + std::string(text) + "\"";
+    if (name.empty())
+        return Error(ErrorKind::config, "missing attribute name" + quoted);
     if (rest.empty() || rest.front() != '=')
-        return Error(ErrorKind::config,
-                     "missing '=' after attribute name: \"" + std::string(name) + "\"");
+        return Error(ErrorKind::config, "missing '=' after attribute name" + quoted);
     return MainCfEntry{std::string(name), std::string(trim(rest.substr(1))), 0};
 }
 

@@ -53,7 +53,8 @@ std::vector<LogicalLine> logical_lines(std::string_view text,
 Result<MainCf> parse_main_cf(std::string_view text, const std::string& path);
 Result<MainCf> read_main_cf(const std::string& path);
 
-// Parses "name = value"; on failure the error says what is wrong (without file/line).
-Result<MainCfEntry> parse_assignment(std::string_view logical_line);
+// Parses "name = value" (a main.cf line, a `postconf -e` or `-o` argument); on failure the
+// error says what is wrong and quotes the whole text, without file and line.
+Result<MainCfEntry> parse_assignment(std::string_view text);
 
 }  // namespace postern

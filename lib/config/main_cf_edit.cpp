@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "config/main_cf.hpp"
 #include "util/strings.hpp"
 
 namespace postern {
@@ -119,18 +120,10 @@ MainCfEditResult edit_main_cf(std::string_view text, MainCfEditAction action,
 }
 
 Result<MainCfEdit> parse_edit_assignment(std::string_view argument) {
-    std::string_view text = trim(argument);
-    size_t name_end = text.find_first_of(" \t\r\n\f\v=");
-    if (name_end == std::string_view::npos)
-        name_end = text.size();
-    std::string_view name = text.substr(0, name_end);
-    std::string_view rest = trim_left(text.substr(name_end));
-    std::string quoted = ": \"" + std::string(argument) + "\"";
-    if (name.empty())
-        return Error(ErrorKind::config, "missing attribute name" + quoted);
-    if (rest.empty() || rest.front() != '=')
-        return Error(ErrorKind::config, "missing '=' after attribute name" + quoted);
-    return MainCfEdit{std::string(name), std::string(trim(rest.substr(1)))};
+    auto entry = parse_assignment(argument);
+    if (!entry)
+        return entry.error();
+    return MainCfEdit{std::move(entry->name), std::move(entry->value)};
 }
 
 std::string format_main_cf_line(std::string_view name, std::string_view value) {

@@ -37,9 +37,10 @@ TEST_CASE("main.cf: a line without '=' names the file and the line") {
 }
 
 TEST_CASE("main.cf: other malformed lines") {
-    CHECK(parse_main_cf("= value\n", "m").error().message() == "m, line 1: missing attribute name");
+    CHECK(parse_main_cf("= value\n", "m").error().message() ==
+          "m, line 1: missing attribute name: \"= value\"");
     CHECK(parse_main_cf("two words = x\n", "m").error().message() ==
-          "m, line 1: missing '=' after attribute name: \"two\"");
+          "m, line 1: missing '=' after attribute name: \"two words = x\"");
 }
 
 TEST_CASE("main.cf: a first line that starts with white space is a warning") {
