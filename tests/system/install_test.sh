@@ -23,6 +23,7 @@ check() {
   fi
 }
 check "postconf installed in sbin" test -x "$root/sbin/postconf"
+check "postfix installed in sbin" test -x "$root/sbin/postfix"
 check "main.cf shipped in etc/postfix" test -f "$root/etc/postfix/main.cf"
 check "master.cf shipped in etc/postfix" test -f "$root/etc/postfix/master.cf"
 check "command_directory follows the prefix" \
