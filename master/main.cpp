@@ -122,17 +122,10 @@ void start_logging(const Config& config, const MasterOptions& options, bool to_s
 // As Postfix's master: refuse to run daemons as root or as an account that shares its
 // identity with another, before anything is opened.
 void check_accounts(const Config& config, const MasterOptions& options) {
-    Result<UserAccount> owner =
-        check_mail_owner(options.config_directory, required(config, "mail_owner"));
+    Result<UserAccount> owner = check_mail_accounts(
+        options.config_directory, required(config, "mail_owner"), required(config, "setgid_group"));
     if (!owner)
         log_fatal("%s", owner.error().message().c_str());
-    Result<GroupAccount> group =
-        check_setgid_group(options.config_directory, required(config, "setgid_group"));
-    if (!group)
-        log_fatal("%s", group.error().message().c_str());
-    if (Status distinct = check_owner_group_overlap(options.config_directory, *owner, *group);
-        !distinct)
-        log_fatal("%s", distinct.error().message().c_str());
 }
 
 // -t: the answer postfix-script relies on.

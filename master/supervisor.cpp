@@ -257,6 +257,9 @@ void Supervisor::throttle(Service& service) {
     if (service.throttled)
         return;
     service.throttled = true;
+    // Postfix's line names only the program; this one says which service waits and how long.
+    log_warning("service %s: no new processes for %d seconds (service_throttle_time)",
+                service.definition.key.c_str(), settings_.service_throttle_time);
     update_listen_watch(service);
     Service* target = &service;
     service.throttle_timer = Event::timer(loop_, [this, target](EventReady) {
@@ -376,6 +379,10 @@ void Supervisor::send_wakeup(Service& service) {
 
 void Supervisor::reload() {
     notify_systemd("RELOADING=1");
+    // After `postfix logrotate` renamed maillog_file, this starts the new file; the
+    // daemons open it anew as they restart with the new generation.
+    if (Status reopened = log_reopen(); !reopened)
+        log_warning("%s", reopened.error().message().c_str());
     log_info("reload -- version %s, configuration %s", POSTERN_MAIL_VERSION,
              options_.config_directory.c_str());
     Result<std::vector<ServiceDefinition>> definitions = load_definitions();

@@ -19,38 +19,31 @@
 #include <memory>
 
 #include "util/file.hpp"
+#include "util/privileges.hpp"
 
 namespace postern {
 namespace {
 
-// TODO: use lib/util/privileges (system_accounts()) once it is part of the library; this
-// is the same getpwnam_r/getgrnam_r lookup, kept local until then.
+// The names as given, the ids from the account database (lib/util/privileges).
 Result<QueueAccounts> lookup_accounts(std::string_view mail_owner, std::string_view setgid_group) {
     QueueAccounts accounts;
     accounts.mail_owner_name = std::string(mail_owner);
     accounts.setgid_group_name = std::string(setgid_group);
-    std::vector<char> buffer(16384);
-    struct passwd user {};
-    struct passwd* found_user = nullptr;
-    int failed = ::getpwnam_r(accounts.mail_owner_name.c_str(), &user, buffer.data(), buffer.size(),
-                              &found_user);
-    if (found_user == nullptr)
-        return failed != 0
-                   ? system_error("look up user " + accounts.mail_owner_name, failed)
-                   : Error(ErrorKind::config, "parameter mail_owner: unknown user name value: " +
-                                                  accounts.mail_owner_name);
-    accounts.mail_owner_uid = user.pw_uid;
-    accounts.mail_owner_gid = user.pw_gid;
-    struct group group {};
-    struct group* found_group = nullptr;
-    failed = ::getgrnam_r(accounts.setgid_group_name.c_str(), &group, buffer.data(), buffer.size(),
-                          &found_group);
-    if (found_group == nullptr)
-        return failed != 0
-                   ? system_error("look up group " + accounts.setgid_group_name, failed)
-                   : Error(ErrorKind::config, "parameter setgid_group: unknown group name: " +
-                                                  accounts.setgid_group_name);
-    accounts.setgid_group_gid = group.gr_gid;
+    auto user = system_accounts().user_by_name(accounts.mail_owner_name);
+    if (!user)
+        return user.error().kind() == ErrorKind::not_found
+                   ? Error(ErrorKind::config, "parameter mail_owner: unknown user name value: " +
+                                                  accounts.mail_owner_name)
+                   : user.error();
+    accounts.mail_owner_uid = user->uid;
+    accounts.mail_owner_gid = user->gid;
+    auto group = system_accounts().group_by_name(accounts.setgid_group_name);
+    if (!group)
+        return group.error().kind() == ErrorKind::not_found
+                   ? Error(ErrorKind::config, "parameter setgid_group: unknown group name: " +
+                                                  accounts.setgid_group_name)
+                   : group.error();
+    accounts.setgid_group_gid = group->gid;
     return accounts;
 }
 

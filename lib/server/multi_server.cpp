@@ -141,22 +141,11 @@ void MultiServer::update_idle_timer() {
         idle_timer_.arm(std::chrono::duration_cast<std::chrono::milliseconds>(max_idle));
 }
 
-namespace {
-
-SkeletonTraits multi_server_traits(const MultiServerHooks& hooks) {
-    SkeletonTraits traits;
-    traits.transports = {ServiceType::inet, ServiceType::unix_stream};
-    traits.solitary = hooks.solitary;
-    traits.unlimited = hooks.unlimited;
-    return traits;
-}
-
-}  // namespace
-
 int run_multi_server(int argc, char** argv, const MultiServerHooks& hooks) {
     if (!hooks.on_connect)
         log_panic("run_multi_server: no on_connect hook");
-    StartedServer& server = start_server(argc, argv, multi_server_traits(hooks));
+    StartedServer& server = start_server(
+        argc, argv, skeleton_traits({ServiceType::inet, ServiceType::unix_stream}, hooks));
     // Never destroyed: the daemon's objects may hold events until the process exits.
     EventLoop& loop = make_until_exit<EventLoop>();
     // Not make_until_exit: the constructor is private to run_multi_server.

@@ -78,10 +78,8 @@ void check_process_limit(const ServerOptions& options, const SkeletonTraits& tra
 }
 
 UserAccount check_accounts(const std::string& config_directory, const ServerSettings& settings) {
-    UserAccount owner = value_or_die(check_mail_owner(config_directory, settings.mail_owner));
-    GroupAccount group = value_or_die(check_setgid_group(config_directory, settings.setgid_group));
-    die_on_error(check_owner_group_overlap(config_directory, owner, group));
-    return owner;
+    return value_or_die(
+        check_mail_accounts(config_directory, settings.mail_owner, settings.setgid_group));
 }
 
 // Every daemon works in the queue directory, chrooted or not, so that the queue's

@@ -29,6 +29,12 @@ struct SkeletonTraits {
     bool unlimited = false;  // the daemon needs maxproc 0 (master passes -z)
 };
 
+// A skeleton's traits: the transports it serves and the hooks' process-limit demands.
+template <typename Hooks>
+SkeletonTraits skeleton_traits(std::vector<ServiceType> transports, const Hooks& hooks) {
+    return SkeletonTraits{std::move(transports), hooks.solitary, hooks.unlimited};
+}
+
 // Objects a skeleton keeps until the process exits: never destroyed (so the event loop
 // outlives the daemon's own static objects and whatever holds its events), and still
 // reachable, so that LeakSanitizer does not count them as leaks.

@@ -160,20 +160,14 @@ void SingleServer::serve(ClientConnection& client) {
     ++used_;
 }
 
-SkeletonTraits single_server_traits(const SingleServerHooks& hooks) {
-    SkeletonTraits traits;
-    traits.transports = {ServiceType::inet, ServiceType::unix_stream, ServiceType::pass};
-    traits.solitary = hooks.solitary;
-    traits.unlimited = hooks.unlimited;
-    return traits;
-}
-
 }  // namespace
 
 int run_single_server(int argc, char** argv, const SingleServerHooks& hooks) {
     if (!hooks.serve)
         log_panic("run_single_server: no serve hook");
-    StartedServer& server = start_server(argc, argv, single_server_traits(hooks));
+    StartedServer& server = start_server(
+        argc, argv,
+        skeleton_traits({ServiceType::inet, ServiceType::unix_stream, ServiceType::pass}, hooks));
     run_init_hook(hooks.pre_init, server.context);  // as root: open what the daemon needs
     give_up_root(server.context);                   // chroot, mail_owner: root ends here
     run_init_hook(hooks.post_init, server.context);

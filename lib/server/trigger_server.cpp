@@ -210,20 +210,13 @@ void make_fifo_read_write(int fd) {
         log_warning("cannot reopen trigger fifo read-write: %m");
 }
 
-SkeletonTraits trigger_server_traits(const TriggerServerHooks& hooks) {
-    SkeletonTraits traits;
-    traits.transports = {ServiceType::fifo, ServiceType::unix_stream};
-    traits.solitary = hooks.solitary;
-    traits.unlimited = hooks.unlimited;
-    return traits;
-}
-
 }  // namespace
 
 int run_trigger_server(int argc, char** argv, const TriggerServerHooks& hooks) {
     if (!hooks.trigger)
         log_panic("run_trigger_server: no trigger hook");
-    StartedServer& server = start_server(argc, argv, trigger_server_traits(hooks));
+    StartedServer& server = start_server(
+        argc, argv, skeleton_traits({ServiceType::fifo, ServiceType::unix_stream}, hooks));
     if (server.context.options.transport == ServiceType::fifo)
         for (const Fd& listener : server.listeners)
             make_fifo_read_write(listener.get());

@@ -160,6 +160,21 @@ Status check_owner_group_overlap(const std::string& config_directory, const User
                         " have the same group ID: " + std::to_string(group.gid));
 }
 
+Result<UserAccount> check_mail_accounts(const std::string& config_directory,
+                                        const std::string& mail_owner,
+                                        const std::string& setgid_group,
+                                        const AccountDatabase& accounts) {
+    Result<UserAccount> owner = check_mail_owner(config_directory, mail_owner, accounts);
+    if (!owner)
+        return owner;
+    Result<GroupAccount> group = check_setgid_group(config_directory, setgid_group, accounts);
+    if (!group)
+        return group.error();
+    if (Status distinct = check_owner_group_overlap(config_directory, *owner, *group); !distinct)
+        return distinct.error();
+    return owner;
+}
+
 Status enter_chroot(const std::string& directory) {
     if (::chroot(directory.c_str()) != 0)
         return system_error("chroot(" + directory + ")", errno);

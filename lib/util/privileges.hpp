@@ -66,6 +66,12 @@ Result<GroupAccount> check_setgid_group(const std::string& config_directory,
 // or postdrop could write where only the queue owner may.
 Status check_owner_group_overlap(const std::string& config_directory, const UserAccount& owner,
                                  const GroupAccount& group);
+// The three checks above, as every program makes them at start (Postfix's
+// mail_params_init): the first problem, or mail_owner's account.
+Result<UserAccount> check_mail_accounts(const std::string& config_directory,
+                                        const std::string& mail_owner,
+                                        const std::string& setgid_group,
+                                        const AccountDatabase& accounts = system_accounts());
 
 // chroot(directory), then chdir("/") so that no directory outside stays reachable.
 // Needs root; relative paths afterwards resolve inside the new root.

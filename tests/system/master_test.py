@@ -136,6 +136,8 @@ def test_throttling_of_a_daemon_that_dies_at_start():
         log = instance.log()
         starts = log.count("test-fail pid")
         check("test-fail: bad command startup -- throttling" in log, f"no throttling:\n{log}")
+        check(f"service 127.0.0.1:{port}/inet: no new processes for 3 seconds" in log,
+              f"throttling warning does not name the service:\n{log}")
         check(starts == 1, f"{starts} starts within the throttle time:\n{log}")
         # After service_throttle_time, master tries again.
         check(wait_for(lambda: instance.log().count("test-fail pid") >= 2, timeout=8),
@@ -189,6 +191,14 @@ def test_reload_adds_and_removes_services():
         check(wait_for(lambda: not process_alive(int(old_kept))),
               "old generation process did not exit after reload")
         check(whoami(kept)["pid"] != old_kept, "kept service still served by the old process")
+
+        # A broken master.cf on reload: master keeps the running configuration.
+        instance.write_master_cf(f"127.0.0.1:{kept} inet n - n - test-echo\n")
+        check(instance.run_postfix("reload").returncode == 0, "reload of a broken master.cf")
+        check(wait_for(lambda: "reload failed, the running configuration is kept" in
+                       instance.log()), f"no warning for a broken reload:\n{instance.log()}")
+        check(process_alive(master) and talk_ok(added) and talk_ok(kept),
+              "services gone after a broken reload")
     finally:
         instance.stop()
 

@@ -25,6 +25,9 @@ import textwrap
 import time
 import traceback
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from instance import ensure_accounts  # noqa: E402
+
 POSTFIX = None
 
 FAKE_MASTER = r'''#!/usr/bin/env python3
@@ -423,19 +426,6 @@ def test_main_cf_syntax_error(instance):
 
 
 # ---- driver ----
-
-def ensure_accounts():
-    try:
-        grp.getgrnam("postdrop")
-    except KeyError:
-        subprocess.run(["groupadd", "--system", "postdrop"], check=True)
-    try:
-        pwd.getpwnam("postfix")
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir",
-                        "/var/spool/postfix", "--shell", "/usr/sbin/nologin", "postfix"],
-                       check=True)
-
 
 def main():
     global POSTFIX

@@ -10,6 +10,7 @@
 #include "server/master_lock.hpp"
 #include "tools/postfix/postfix.hpp"
 #include "util/log.hpp"
+#include "util/privileges.hpp"
 
 namespace postern::postfix {
 namespace {
@@ -37,6 +38,15 @@ bool is_directory(const std::string& path) {
     return ::access(path.c_str(), X_OK) == 0 && ::chdir(path.c_str()) == 0;
 }
 
+// As every Postfix program does at start: mail_owner and setgid_group must exist, be
+// unprivileged and be distinct.
+void check_accounts(const Instance& instance) {
+    Result<UserAccount> owner =
+        check_mail_accounts(instance.config_directory, instance.mail_owner, instance.setgid_group);
+    if (!owner)
+        log_fatal("%s", owner.error().message().c_str());
+}
+
 }  // namespace
 
 Instance load_instance(const PostfixOptions& options) {
@@ -58,6 +68,7 @@ Instance load_instance(const PostfixOptions& options) {
     instance.command_directory = required_value(config, "command_directory");
     instance.mail_owner = required_value(config, "mail_owner");
     instance.setgid_group = required_value(config, "setgid_group");
+    check_accounts(instance);
     if (::chdir(instance.queue_directory.c_str()) != 0)
         log_fatal("chdir(%s): %s", instance.queue_directory.c_str(), std::strerror(errno));
     return instance;
