@@ -203,6 +203,26 @@ def test_reload_adds_and_removes_services():
         instance.stop()
 
 
+def test_pass_service_receives_a_passed_client():
+    instance = new_instance("passer pass - - n - - test-echo\n")
+    try:
+        start(instance)
+        ours, theirs = socket.socketpair()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as handoff:
+            handoff.connect(os.path.join(instance.queue_directory, "private", "passer"))
+            # lib/util/fd_passing's frame: a length byte (no payload), the descriptor on it.
+            socket.send_fds(handoff, [bytes([0])], [theirs.fileno()])
+        theirs.close()
+        ours.settimeout(5)
+        ours.sendall(b"whoami\r\n")
+        reply = ours.makefile("r").readline()
+        check(reply.startswith("pid=") and "service=passer" in reply,
+              f"passed client not served: {reply!r}")
+        ours.close()
+    finally:
+        instance.stop()
+
+
 def talk_ok(port):
     try:
         return bool(talk(port, ["hello"], timeout=1)[0])
