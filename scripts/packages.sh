@@ -6,8 +6,12 @@ BUILD_PACKAGES=(
 )
 # Tests: libFuzzer needs clang and its runtime; the system tests' real peers join here
 # as the issues that use them land.
+# postfix is real Postfix, the reference the compatibility tests compare with (its
+# postmap reads what Postern's writes and the other way round); it is installed with
+# "No configuration", so nothing of it runs.
 TEST_PACKAGES=(
   clang libclang-rt-14-dev clang-format
+  postfix db5.3-util
 )
 
 # install_packages NAME...: installs what is missing, with one apt-get update first.
@@ -21,6 +25,9 @@ install_packages() {
   ((${#missing[@]})) || return 0
   echo "Installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  if printf '%s\n' "${missing[@]}" | grep -qx postfix; then
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }

@@ -6,6 +6,7 @@
 
 #include <utility>
 
+#include "maps/map.hpp"
 #include "server/server_startup.hpp"
 #include "server/watchdog.hpp"
 #include "util/log.hpp"
@@ -100,6 +101,12 @@ void MultiServer::master_status_changed() {
 
 void MultiServer::client_done() {
     --clients_;
+    if (!closing_) {
+        if (auto table = changed_open_table()) {
+            log_info("table %s has changed -- restarting", table->c_str());
+            closing_ = true;
+        }
+    }
     update();
 }
 

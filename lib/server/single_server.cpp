@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "maps/map.hpp"
 #include "server/server_startup.hpp"
 #include "server/watchdog.hpp"
 #include "util/log.hpp"
@@ -56,6 +57,10 @@ void SingleServer::serve_until_done() {
         serve(*client);
         if (use_limit_reached()) {
             log_debug(1, "use count limit -- exiting");
+            return;
+        }
+        if (auto table = changed_open_table()) {
+            log_info("table %s has changed -- restarting", table->c_str());
             return;
         }
         server_.status.report_idle();

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "maps/map.hpp"
 #include "server/server_startup.hpp"
 #include "server/watchdog.hpp"
 #include "util/event_loop.hpp"
@@ -164,6 +165,10 @@ void TriggerServer::deliver(std::string_view request) {
     int64_t limit = server_.context.settings.max_use;
     if (limit > 0 && ++used_ >= limit)
         return exit_soon("use count limit -- exiting");
+    if (auto table = changed_open_table()) {
+        log_info("table %s has changed -- restarting", table->c_str());
+        return exit_soon("table changed -- exiting");
+    }
     server_.status.report_idle();
     if (server_.status.master_gone())
         return exit_soon("master disconnect -- exiting");

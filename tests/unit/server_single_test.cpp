@@ -2,6 +2,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 
+#include "maps/map.hpp"
 #include "server/single_server.hpp"
 #include "server_test_harness.hpp"
 #include "util/fd_passing.hpp"
@@ -14,6 +15,9 @@ using master_protocol::kStatusIdle;
 namespace {
 
 uid_t uid_at_pre_init = 12345;
+// Set by a test before the daemon forks: a table pre_init opens, as a daemon opens its maps.
+std::string table_to_open;
+std::unique_ptr<Map> opened_table;
 
 // A line-echoing serve() for the tests; a few lines are commands.
 Status test_serve(ClientConnection& client, ServerContext& context) {
@@ -45,11 +49,14 @@ Status test_serve(ClientConnection& client, ServerContext& context) {
 }
 
 int run_test_server(int argc, char** argv) {
-    return run_single_server(argc, argv,
-                             SingleServerHooks{.serve = test_serve, .pre_init = [](ServerContext&) {
-                                                   uid_at_pre_init = ::getuid();
-                                                   return Status();
-                                               }});
+    return run_single_server(
+        argc, argv, SingleServerHooks{.serve = test_serve, .pre_init = [](ServerContext&) {
+                                          uid_at_pre_init = ::getuid();
+                                          if (!table_to_open.empty())
+                                              opened_table =
+                                                  std::move(open_map(table_to_open).value());
+                                          return Status();
+                                      }});
 }
 
 struct SingleServerFixture {
@@ -104,6 +111,32 @@ TEST_CASE("single server: exits after max_use clients", "[server]") {
     CHECK(daemon.wait_exit() == 0);
     // No idle report from a process that is about to exit.
     CHECK_FALSE(daemon.next_status(100ms));
+}
+
+TEST_CASE("single server: a table rebuilt on disk ends the process after its client", "[server]") {
+    TestInstance scratch;
+    std::string table = scratch.path("access");
+    REQUIRE(replace_file_atomically(table, "one 1\n").ok());
+    table_to_open = "texthash:" + table;
+    SingleServerFixture fixture({});
+    table_to_open.clear();
+    DaemonProcess& daemon = *fixture.daemon;
+    daemon.expect_status(kStatusIdle);
+    {
+        TestClient first = fixture.connect();
+        CHECK(first.ask("one") == "one");
+    }
+    daemon.expect_status(kStatusBusy);
+    daemon.expect_status(kStatusIdle);
+    {
+        TestClient second = fixture.connect();
+        CHECK(second.ask("two") == "two");
+        REQUIRE(replace_file_atomically(table, "one 1\ntwo 2\n").ok());
+        CHECK_FALSE(daemon.wait_exit(100ms));
+    }
+    CHECK(daemon.wait_exit() == 0);
+    CHECK_THAT(fixture.instance.log(),
+               Catch::Contains("table texthash:" + table + " has changed -- restarting"));
 }
 
 TEST_CASE("single server: exits after max_idle seconds without a client", "[server]") {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "maps/map_types.hpp"
+#include "maps/map.hpp"
 #include "sasl/sasl_types.hpp"
 #include "tools/postconf/postconf.hpp"
 
@@ -65,7 +65,7 @@ int run_list_mode(const PostconfOptions& options) {
         auto loaded = Config::load(options.config_directory);
         if (!loaded)
             fatal(loaded.error().message());
-        for (const MapType& type : map_types())
+        for (const MapTypeInfo& type : map_types())
             std::cout << type.name << '\n';
     }
     return 0;
