@@ -19,6 +19,7 @@
 #include "master/environment.hpp"
 #include "master/listeners.hpp"
 #include "master/spawn.hpp"
+#include "ipc/trigger.hpp"
 #include "server/master_protocol.hpp"
 #include "util/log.hpp"
 
@@ -66,37 +67,14 @@ void notify_systemd(const char* state) {
     sd_notify(0, state);
 }
 
+constexpr std::string_view kWakeup(&master_protocol::kWakeupRequest, 1);
+
 std::string describe_exit(int status) {
     if (WIFEXITED(status))
         return "exit status " + std::to_string(WEXITSTATUS(status));
     if (WIFSIGNALED(status))
         return "killed by signal " + std::to_string(WTERMSIG(status));
     return "stopped";
-}
-
-Status send_trigger_to_socket(const std::string& path, int socket_type) {
-    Fd fd(::socket(AF_UNIX, socket_type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd.valid())
-        return system_error("socket", errno);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
-        return system_error("connect to " + path, errno);
-    char request = master_protocol::kWakeupRequest;
-    if (::send(fd.get(), &request, 1, MSG_NOSIGNAL) != 1)
-        return system_error("write to " + path, errno);
-    return {};
-}
-
-Status send_trigger_to_fifo(const std::string& path) {
-    Fd fd(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fd.valid())
-        return system_error("open " + path, errno);
-    char request = master_protocol::kWakeupRequest;
-    if (::write(fd.get(), &request, 1) != 1)
-        return system_error("write to " + path, errno);
-    return {};
 }
 
 }  // namespace
@@ -358,14 +336,14 @@ void Supervisor::send_wakeup(Service& service) {
     Status sent;
     switch (definition.type) {
         case ServiceType::fifo:
-            sent = send_trigger_to_fifo(definition.socket_path);
+            sent = send_trigger(definition.socket_path, TriggerEndpoint::fifo, kWakeup);
             break;
         case ServiceType::unix_stream:
         case ServiceType::pass:
-            sent = send_trigger_to_socket(definition.socket_path, SOCK_STREAM);
+            sent = send_trigger(definition.socket_path, TriggerEndpoint::stream_socket, kWakeup);
             break;
         case ServiceType::unix_dgram:
-            sent = send_trigger_to_socket(definition.socket_path, SOCK_DGRAM);
+            sent = send_trigger(definition.socket_path, TriggerEndpoint::datagram_socket, kWakeup);
             break;
         case ServiceType::inet:
             sent = Error(ErrorKind::config, "wakeup is not supported for inet services");
