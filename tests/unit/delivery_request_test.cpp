@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "mail/delivery_log.hpp"
 #include "mail/dsn.hpp"
 #include "queue/delivery_request.hpp"
 
@@ -130,4 +131,47 @@ TEST_CASE("dsn: a leading status code in reply text", "[delivery]") {
     CHECK(leading_enhanced_status_code("4.7.0") == "4.7.0");
     CHECK(leading_enhanced_status_code("5.1.1x unknown").empty());
     CHECK(leading_enhanced_status_code("user unknown").empty());
+}
+
+TEST_CASE("delivery log: delays rounded as Postfix rounds them", "[delivery]") {
+    auto [seconds, shown] = GENERATE(table<double, std::string>({
+        {0, "0"},
+        {0.001, "0"},
+        {0.004, "0"},
+        {0.006, "0.01"},
+        {0.05, "0.05"},
+        {0.057, "0.06"},
+        {0.57, "0.57"},
+        {0.5, "0.5"},
+        {1.0, "1"},
+        {1.23, "1.2"},
+        {9.94, "9.9"},
+        {10.7, "10"},
+        {2003.9, "2003"},
+        {171843.2, "171843"},
+        {-1, "0"},
+    }));
+    CAPTURE(seconds);
+    CHECK(format_log_delay(seconds) == shown);
+}
+
+TEST_CASE("delivery log: the status line", "[delivery]") {
+    DeliveryLogLine line;
+    line.queue_id = "4ABCD";
+    line.recipient = "user@example.com";
+    line.original = "alias@example.com";
+    line.relay = "local";
+    line.delays = {0.05, 0.01, 0, 0.06};
+    line.dsn = "2.0.0";
+    line.status = "sent";
+    line.reason = "delivered to maildir";
+    CHECK(format_delivery_log_line(line) ==
+          "4ABCD: to=<user@example.com>, orig_to=<alias@example.com>, relay=local, "
+          "delay=0.12, delays=0.05/0.01/0/0.06, dsn=2.0.0, status=sent (delivered to maildir)");
+    line.original = "user@example.com";
+    line.connection_use = 3;
+    line.relay = "";
+    CHECK(format_delivery_log_line(line) ==
+          "4ABCD: to=<user@example.com>, relay=none, conn_use=3, delay=0.12, "
+          "delays=0.05/0.01/0/0.06, dsn=2.0.0, status=sent (delivered to maildir)");
 }
