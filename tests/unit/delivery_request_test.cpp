@@ -2,6 +2,7 @@
 
 #include "mail/delivery_log.hpp"
 #include "mail/dsn.hpp"
+#include "queue/bounce_protocol.hpp"
 #include "queue/delivery_request.hpp"
 
 using namespace postern;
@@ -174,4 +175,33 @@ TEST_CASE("delivery log: the status line", "[delivery]") {
     CHECK(format_delivery_log_line(line) ==
           "4ABCD: to=<user@example.com>, relay=none, conn_use=3, delay=0.12, "
           "delays=0.05/0.01/0/0.06, dsn=2.0.0, status=sent (delivered to maildir)");
+}
+
+TEST_CASE("bounce protocol: requests and replies", "[delivery]") {
+    BounceRequest request;
+    request.request = "flush";
+    request.queue_name = "active";
+    request.queue_id = "2D96BA760AF";
+    request.log = "bounce";
+    request.sender = "alice@example.com";
+    request.encoding = "7bit";
+    request.dsn_ret = 2;
+    auto decoded = decode_bounce_request(encode_bounce_request(request));
+    REQUIRE(decoded.ok());
+    CHECK(decoded->queue_id == request.queue_id);
+    CHECK(decoded->log == "bounce");
+    CHECK(decoded->dsn_ret == 2);
+    for (auto [name, value] : std::vector<std::pair<std::string, std::string>>{
+             {"request", "explode"}, {"log", "../x"}, {"queue_id", "a/b"}, {"queue_name", ""}}) {
+        AttrList changed = encode_bounce_request(request);
+        for (Attr& attr : changed.attrs())
+            if (attr.name == name)
+                attr.value = value;
+        CAPTURE(name);
+        CHECK_FALSE(decode_bounce_request(changed).ok());
+    }
+    auto reply = decode_bounce_reply(encode_bounce_reply(BounceReply{1, "cleanup: busy"}));
+    REQUIRE(reply.ok());
+    CHECK(reply->status == 1);
+    CHECK(reply->reason == "cleanup: busy");
 }
