@@ -1,0 +1,239 @@
+// The delivery agent side of the delivery request protocol; see delivery_agent.hpp.
+#include "queue/delivery_agent.hpp"
+
+#include <algorithm>
+
+#include "ipc/attr_channel.hpp"
+#include "queue/bounce_log.hpp"
+#include "util/log.hpp"
+
+namespace postern {
+
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+double seconds_between(QueueTime from, QueueTime to) {
+    double value = static_cast<double>(to.seconds - from.seconds) +
+                   static_cast<double>(to.microseconds - from.microseconds) / 1e6;
+    return std::max(0.0, value);
+}
+
+double seconds_between(Clock::time_point from, Clock::time_point to) {
+    return std::max(0.0, std::chrono::duration<double>(to - from).count());
+}
+
+QueueTime queue_time_of(Clock::time_point when) {
+    auto micro =
+        std::chrono::duration_cast<std::chrono::microseconds>(when.time_since_epoch()).count();
+    return QueueTime{micro / 1000000, static_cast<int32_t>(micro % 1000000)};
+}
+
+const char* status_word(bool bounced, bool deferred) {
+    return bounced ? "bounced" : deferred ? "deferred" : "sent";
+}
+
+DeliveryStatus unreported_status() {
+    return make_delivery_status("4.3.0", "delivery agent did not report a result");
+}
+
+}  // namespace
+
+DeliverySession::DeliverySession(DeliveryRequest request, QueueFileReader queue_file,
+                                 const ServerContext& context, std::string relay_default)
+    : request_(std::move(request)),
+      queue_file_(std::move(queue_file)),
+      context_(context),
+      relay_default_(std::move(relay_default)),
+      started_(Clock::now()),
+      outcomes_(request_.recipients.size()) {
+    if (auto hashing = QueueHashing::from_config(context.config))
+        hashing_ = std::move(*hashing);
+    if (auto resolution = context.config.get_integer("delay_logging_resolution_limit"))
+        delay_resolution_ = static_cast<int>(std::clamp<int64_t>(*resolution, 0, 6));
+}
+
+void DeliverySession::connection_ready() {
+    connected_ = Clock::now();
+}
+
+DelayProfile DeliverySession::delays_now() const {
+    Clock::time_point now = Clock::now();
+    DelayProfile delays;
+    delays.before_active = seconds_between(request_.times.arrival, request_.times.active);
+    delays.in_qmgr = seconds_between(request_.times.active, queue_time_of(started_));
+    Clock::time_point sending = connected_.value_or(started_);
+    delays.connection = connected_ ? seconds_between(started_, *connected_) : 0;
+    delays.transmission = seconds_between(sending, now);
+    return delays;
+}
+
+void DeliverySession::sent(size_t index, const DeliveryStatus& status, std::string_view relay) {
+    report(index, Kind::sent, status, relay);
+}
+
+void DeliverySession::deferred(size_t index, const DeliveryStatus& status, std::string_view relay) {
+    report(index, Kind::deferred, status, relay);
+}
+
+void DeliverySession::bounced(size_t index, const DeliveryStatus& status, std::string_view relay) {
+    report(index, Kind::bounced, status, relay);
+}
+
+void DeliverySession::defer_remaining(const DeliveryStatus& status, std::string_view relay) {
+    for (size_t i = 0; i < outcomes_.size(); ++i)
+        if (!outcomes_[i])
+            deferred(i, status, relay);
+}
+
+void DeliverySession::bounce_remaining(const DeliveryStatus& status, std::string_view relay) {
+    for (size_t i = 0; i < outcomes_.size(); ++i)
+        if (!outcomes_[i])
+            bounced(i, status, relay);
+}
+
+void DeliverySession::destination_unavailable(const DeliveryStatus& status) {
+    reply_.destination_unavailable = status;
+}
+
+size_t DeliverySession::unreported_count() const {
+    return static_cast<size_t>(std::count(outcomes_.begin(), outcomes_.end(), std::nullopt));
+}
+
+Status DeliverySession::append_status_log(std::string_view log_queue,
+                                          const DeliveryRecipient& recipient,
+                                          const DeliveryStatus& status, std::string_view action) {
+    BounceLogRecord record;
+    record.recipient = recipient.address;
+    record.original_recipient = recipient.original;
+    record.offset = recipient.offset;
+    record.dsn_orcpt = recipient.dsn_orcpt;
+    record.dsn_notify = recipient.dsn_notify;
+    record.status = status;
+    if (record.status.action.empty())
+        record.status.action = std::string(action);
+    return append_bounce_log(".", hashing_, log_queue, request_.queue_id, record);
+}
+
+// One report: the status line, then the log record the outcome needs, then the outcome.
+// A bounce whose log record cannot be written is deferred instead: marking the recipient
+// done without a durable record would lose the non-delivery notice.
+void DeliverySession::report(size_t index, Kind kind, const DeliveryStatus& status,
+                             std::string_view relay) {
+    if (index >= outcomes_.size() || outcomes_[index]) {
+        log_warning("%s: delivery agent reported recipient %zu twice or out of range",
+                    request_.queue_id.c_str(), index);
+        return;
+    }
+    const DeliveryRecipient& recipient = request_.recipients[index];
+    if (kind == Kind::bounced) {
+        if (Status logged = append_status_log("bounce", recipient, status, dsn_action::failed);
+            !logged) {
+            log_warning("%s: %s -- deferring", request_.queue_id.c_str(),
+                        logged.error().message().c_str());
+            kind = Kind::deferred;
+        }
+    } else if (kind == Kind::deferred) {
+        if (Status logged = append_status_log("defer", recipient, status, dsn_action::delayed);
+            !logged)
+            log_warning("%s: %s", request_.queue_id.c_str(), logged.error().message().c_str());
+    } else if (recipient.dsn_notify & dsn::notify_success) {
+        std::string_view action = status.action.empty() ? dsn_action::delivered : status.action;
+        if (Status logged = append_status_log("trace", recipient, status, action); !logged)
+            log_warning("%s: %s", request_.queue_id.c_str(), logged.error().message().c_str());
+    }
+    DeliveryLogLine line;
+    line.queue_id = request_.queue_id;
+    line.recipient = recipient.address;
+    line.original = recipient.original;
+    line.relay = relay.empty() ? std::string_view(relay_default_) : relay;
+    line.connection_use = static_cast<int>(reply_.connection_reuse_count);
+    line.delays = delays_now();
+    line.dsn = status.status;
+    line.status = status_word(kind == Kind::bounced, kind == Kind::deferred);
+    line.reason = status.reason;
+    log_info("%s", format_delivery_log_line(line, delay_resolution_).c_str());
+    if (kind == Kind::deferred) {
+        outcomes_[index] = RecipientOutcome::deferred;
+    } else {
+        outcomes_[index] = RecipientOutcome::done;
+        done_offsets_.push_back(recipient.offset);
+    }
+}
+
+Result<DeliveryReply> DeliverySession::finish() {
+    if (size_t missing = unreported_count(); missing > 0) {
+        log_warning("%s: delivery agent did not report %zu recipient(s)", request_.queue_id.c_str(),
+                    missing);
+        defer_remaining(unreported_status());
+    }
+    if (!done_offsets_.empty()) {
+        if (Status marked =
+                mark_recipients_done(queue_file_.fd(), done_offsets_, queue_file_.name());
+            !marked) {
+            // The deliveries happened; qmgr will retry them (a duplicate, never a loss).
+            log_warning("%s", marked.error().message().c_str());
+            for (auto& outcome : outcomes_)
+                outcome = RecipientOutcome::deferred;
+        }
+    }
+    reply_.outcomes.clear();
+    for (const auto& outcome : outcomes_)
+        reply_.outcomes.push_back(*outcome);
+    return reply_;
+}
+
+namespace {
+
+// The reply for a request whose queue file could not be opened: every recipient deferred
+// (qmgr finds out about the file itself).
+DeliveryReply all_deferred(size_t count) {
+    DeliveryReply reply;
+    reply.outcomes.assign(count, RecipientOutcome::deferred);
+    return reply;
+}
+
+Result<DeliveryReply> handle_request(DeliveryRequest request, ServerContext& context,
+                                     const DeliverFunction& deliver,
+                                     const DeliveryAgentOptions& options) {
+    auto hashing = QueueHashing::from_config(context.config);
+    if (!hashing)
+        return hashing.error();
+    std::string path = queue_file_path(".", *hashing, request.queue_name, request.queue_id);
+    auto queue_file = QueueFileReader::open(path, true);
+    if (!queue_file) {
+        log_warning("%s: %s", request.queue_id.c_str(), queue_file.error().message().c_str());
+        return all_deferred(request.recipients.size());
+    }
+    DeliverySession session(std::move(request), std::move(*queue_file), context,
+                            options.relay_default);
+    if (Status delivered = deliver(session, context); !delivered)
+        log_warning("%s: %s", session.request().queue_id.c_str(),
+                    delivered.error().message().c_str());
+    return session.finish();
+}
+
+}  // namespace
+
+Status serve_delivery_requests(ClientConnection& client, ServerContext& context,
+                               const DeliverFunction& deliver,
+                               const DeliveryAgentOptions& options) {
+    AttrChannel channel(std::move(client.fd));
+    auto timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(context.settings.ipc_timeout);
+    for (;;) {
+        auto message = channel.receive(timeout);
+        if (!message)
+            return channel.peer_closed() ? Status() : Status(message.error());
+        auto request = decode_delivery_request(*message);
+        if (!request)
+            return request.error();
+        auto reply = handle_request(std::move(*request), context, deliver, options);
+        if (!reply)
+            return reply.error();
+        if (Status sent = channel.send(encode_delivery_reply(*reply), timeout); !sent)
+            return sent;
+    }
+}
+
+}  // namespace postern
