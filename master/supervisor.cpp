@@ -16,10 +16,10 @@
 #include "build_config.hpp"
 #include "config/config.hpp"
 #include "config/master_cf.hpp"
+#include "ipc/trigger.hpp"
 #include "master/environment.hpp"
 #include "master/listeners.hpp"
 #include "master/spawn.hpp"
-#include "ipc/trigger.hpp"
 #include "server/master_protocol.hpp"
 #include "util/log.hpp"
 
