@@ -77,6 +77,8 @@ int class_prefix_length(const std::vector<unsigned char>& address) {
     return 32;
 }
 
+}  // namespace
+
 std::vector<InterfaceAddress> local_interface_addresses() {
     std::vector<InterfaceAddress> result;
     struct ifaddrs* list = nullptr;
@@ -115,8 +117,6 @@ std::vector<InterfaceAddress> local_interface_addresses() {
     ::freeifaddrs(list);
     return result;
 }
-
-}  // namespace
 
 std::string compute_config_directory(const ParameterSource&) {
     return POSTERN_CONFIG_DIRECTORY;

@@ -50,6 +50,10 @@ struct InterfaceAddress {
     std::vector<unsigned char> netmask;
 };
 
+// The addresses of the interfaces that are up (getifaddrs), for mynetworks and for the
+// resolver's inet_interfaces = all (lib/mail/local_domains).
+std::vector<InterfaceAddress> local_interface_addresses();
+
 // mynetworks for the given interface addresses, style ("host", "subnet" or "class") and
 // address families; formatted as Postfix does ("127.0.0.0/8 [::1]/128"). Split out of
 // compute_mynetworks() so that tests need no particular machine.

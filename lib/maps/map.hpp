@@ -46,6 +46,8 @@ enum class MapFlag : uint32_t {
     lock = 1u << 7,               // take the file lock around each access (shared/exclusive)
     sync_update = 1u << 8,        // flush after each update (postmap -i, incremental)
     utf8_keys = 1u << 9,          // smtputf8: fold with UTF-8 rules, reject malformed keys
+    no_regsub = 1u << 10,         // regexp: a rule whose result uses $n is skipped (Postfix's
+                                  // DICT_FLAG_NO_REGSUB, set by trivial-rewrite)
 };
 constexpr MapFlag operator|(MapFlag a, MapFlag b) {
     return static_cast<MapFlag>(static_cast<uint32_t>(a) | static_cast<uint32_t>(b));

@@ -332,7 +332,7 @@ class RegexpMap final : public Map {
 // Reads the logical lines of one table into rules, collecting Postfix's warnings.
 class RegexpParser {
   public:
-    explicit RegexpParser(std::string_view name) : name_(name) {}
+    RegexpParser(std::string_view name, MapFlag flags) : name_(name), flags_(flags) {}
 
     // One logical line, trailing white space removed. An empty one (a line that began
     // with a NUL byte) says nothing. A line that starts with a letter or digit is a
@@ -425,6 +425,8 @@ class RegexpParser {
         uint64_t max_group = result.replacement.max_group;
         if (spec->first.negate && max_group > 0)
             return skip(number, "$number found in negative match replacement text");
+        if (max_group > 0 && has_flag(flags_, MapFlag::no_regsub))
+            return skip(number, "regular expression substitution is not allowed");
         RegexpRule rule;
         if (!compile_patterns(number, *spec, max_group, rule))
             return;
@@ -461,6 +463,7 @@ class RegexpParser {
     }
 
     std::string name_;
+    MapFlag flags_ = MapFlag::none;
     std::vector<RegexpRule> rules_;
     std::vector<std::string> warnings_;
     std::vector<std::pair<int, size_t>> open_blocks_;  // line number, rule index
@@ -469,7 +472,7 @@ class RegexpParser {
 }  // namespace
 
 PatternTableBuild build_regexp_map(std::string_view name, std::string_view text, MapFlag flags) {
-    RegexpParser parser(name);
+    RegexpParser parser(name, flags);
     auto warn = [&parser](const std::string& warning) { parser.warnings().push_back(warning); };
     for (const SourceLine& line : table_logical_lines(text, name, warn))
         parser.parse(line.line, trim_right(line.text));

@@ -22,7 +22,9 @@
 //                               syntax, on), m (REG_NEWLINE, off).
 //   Result: $1, ${1}, $(1) (any number of digits, at most the pattern's subexpressions;
 //   a subexpression that did not take part is empty), $$ for '$'; nothing else may follow
-//   a '$'. A negated rule may not use $n. A missing result is the empty string.
+//   a '$'. A negated rule may not use $n. A missing result is the empty string. With
+//   MapFlag::no_regsub (trivial-rewrite's tables) a rule that uses $n is skipped: "regular
+//   expression substitution is not allowed: skipping this rule".
 #pragma once
 
 #include <string_view>

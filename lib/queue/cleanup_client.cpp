@@ -26,7 +26,7 @@ std::string_view cleanup_status_text(int64_t status) {
     if (status & cleanup_status::write)
         return "queue file write error";
     if (status & cleanup_status::noperm)
-        return "not permitted";
+        return "service denied";
     return "internal protocol error";
 }
 

@@ -67,15 +67,15 @@ inline constexpr int64_t mask_internal = map_ok;
 // Why a message was not queued (Postfix's CLEANUP_STAT_*, same values).
 namespace cleanup_status {
 inline constexpr int64_t ok = 0;
-inline constexpr int64_t bad = 1 << 0;      // internal protocol error
-inline constexpr int64_t write = 1 << 1;    // error writing the queue file
-inline constexpr int64_t size = 1 << 2;     // message_size_limit exceeded
-inline constexpr int64_t cont = 1 << 3;     // content rejected (header/body checks, milter)
-inline constexpr int64_t hops = 1 << 4;     // too many hops (hopcount_limit)
-inline constexpr int64_t rcpt = 1 << 8;     // no recipients
-inline constexpr int64_t proxy = 1 << 9;    // before-queue proxy error
-inline constexpr int64_t defer = 1 << 10;   // temporary failure (a table lookup failed...)
-inline constexpr int64_t noperm = 1 << 11;  // denied (permission)
+inline constexpr int64_t bad = 1 << 0;     // internal protocol error
+inline constexpr int64_t write = 1 << 1;   // error writing the queue file
+inline constexpr int64_t size = 1 << 2;    // message_size_limit exceeded
+inline constexpr int64_t cont = 1 << 3;    // content rejected (header/body checks, milter)
+inline constexpr int64_t hops = 1 << 4;    // too many hops (hopcount_limit)
+inline constexpr int64_t rcpt = 1 << 6;    // no recipients
+inline constexpr int64_t proxy = 1 << 7;   // before-queue proxy error
+inline constexpr int64_t defer = 1 << 8;   // temporary failure (a table lookup failed...)
+inline constexpr int64_t noperm = 1 << 9;  // denied by policy (local_login_sender_maps...)
 }  // namespace cleanup_status
 
 // Postfix's cleanup_strerror(): the text for the most important bit of `status`

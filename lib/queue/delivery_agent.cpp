@@ -1,11 +1,16 @@
 // The delivery agent side of the delivery request protocol; see delivery_agent.hpp.
 #include "queue/delivery_agent.hpp"
 
+#include <sys/file.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 
 #include "ipc/attr_channel.hpp"
+#include "mail/quote_address.hpp"
 #include "queue/bounce_log.hpp"
 #include "util/log.hpp"
+#include "util/strings.hpp"
 
 namespace postern {
 
@@ -29,8 +34,47 @@ QueueTime queue_time_of(Clock::time_point when) {
     return QueueTime{micro / 1000000, static_cast<int32_t>(micro % 1000000)};
 }
 
-const char* status_word(bool bounced, bool deferred) {
-    return bounced ? "bounced" : deferred ? "deferred" : "sent";
+const char* status_word(ReportKind kind) {
+    switch (kind) {
+        case ReportKind::sent:
+            return "sent";
+        case ReportKind::deferred:
+            return "deferred";
+        case ReportKind::bounced:
+            return "bounced";
+    }
+    return "deferred";
+}
+
+// The status class each kind must carry, the default that replaces another one, and the
+// name Postfix's warning gives the reporting function.
+struct KindRule {
+    char status_class;
+    const char* default_status;
+    const char* function;
+};
+
+KindRule kind_rule(ReportKind kind) {
+    switch (kind) {
+        case ReportKind::sent:
+            return {'2', "2.0.0", "sent"};
+        case ReportKind::deferred:
+            return {'4', "4.0.0", "defer_append"};
+        case ReportKind::bounced:
+            return {'5', "5.0.0", "bounce_append"};
+    }
+    return {'4', "4.0.0", "defer_append"};
+}
+
+// A status whose code does not fit the kind is logged and replaced, as Postfix does.
+DeliveryStatus checked_status(ReportKind kind, const DeliveryStatus& status) {
+    KindRule rule = kind_rule(kind);
+    if (is_enhanced_status_code(status.status) && status.status[0] == rule.status_class)
+        return status;
+    log_warning("%s: ignoring dsn code \"%s\"", rule.function, status.status.c_str());
+    DeliveryStatus fixed = status;
+    fixed.status = rule.default_status;
+    return fixed;
 }
 
 DeliveryStatus unreported_status() {
@@ -39,18 +83,36 @@ DeliveryStatus unreported_status() {
 
 }  // namespace
 
+DeliveryStatus status_from_text(std::string_view text, std::string_view default_status,
+                                std::string_view empty_reason) {
+    text = trim(text);
+    std::string_view code = leading_enhanced_status_code(text);
+    std::string_view reason = code.empty() ? text : trim(text.substr(code.size()));
+    return make_delivery_status(code.empty() ? default_status : code,
+                                reason.empty() ? empty_reason : reason);
+}
+
 DeliverySession::DeliverySession(DeliveryRequest request, QueueFileReader queue_file,
-                                 const ServerContext& context, std::string relay_default)
+                                 const ServerContext& context, const DeliveryAgentOptions& options,
+                                 std::string queue_file_path)
     : request_(std::move(request)),
       queue_file_(std::move(queue_file)),
       context_(context),
-      relay_default_(std::move(relay_default)),
+      relay_default_(options.relay_default),
+      several_reports_(options.several_reports_per_recipient),
+      queue_file_path_(std::move(queue_file_path)),
       started_(Clock::now()),
       outcomes_(request_.recipients.size()) {
     if (auto hashing = QueueHashing::from_config(context.config))
         hashing_ = std::move(*hashing);
     if (auto resolution = context.config.get_integer("delay_logging_resolution_limit"))
         delay_resolution_ = static_cast<int>(std::clamp<int64_t>(*resolution, 0, 6));
+    if (auto format = context.config.get("info_log_address_format"))
+        external_addresses_ = !equals_ignore_case(trim(*format), "internal");
+}
+
+std::string DeliverySession::shown(std::string_view address) const {
+    return external_addresses_ ? quote_address_local_part(address) : std::string(address);
 }
 
 void DeliverySession::connection_ready() {
@@ -69,15 +131,15 @@ DelayProfile DeliverySession::delays_now() const {
 }
 
 void DeliverySession::sent(size_t index, const DeliveryStatus& status, std::string_view relay) {
-    report(index, Kind::sent, status, relay);
+    report(index, ReportKind::sent, status, relay);
 }
 
 void DeliverySession::deferred(size_t index, const DeliveryStatus& status, std::string_view relay) {
-    report(index, Kind::deferred, status, relay);
+    report(index, ReportKind::deferred, status, relay);
 }
 
 void DeliverySession::bounced(size_t index, const DeliveryStatus& status, std::string_view relay) {
-    report(index, Kind::bounced, status, relay);
+    report(index, ReportKind::bounced, status, relay);
 }
 
 void DeliverySession::defer_remaining(const DeliveryStatus& status, std::string_view relay) {
@@ -96,15 +158,21 @@ void DeliverySession::destination_unavailable(const DeliveryStatus& status) {
     reply_.destination_unavailable = status;
 }
 
+void DeliverySession::done_without_report(size_t index) {
+    if (index < outcomes_.size() && !outcomes_[index])
+        outcomes_[index] = RecipientOutcome::done;
+}
+
 size_t DeliverySession::unreported_count() const {
     return static_cast<size_t>(std::count(outcomes_.begin(), outcomes_.end(), std::nullopt));
 }
 
 Status DeliverySession::append_status_log(std::string_view log_queue,
                                           const DeliveryRecipient& recipient,
-                                          const DeliveryStatus& status, std::string_view action) {
+                                          std::string_view address, const DeliveryStatus& status,
+                                          std::string_view action) {
     BounceLogRecord record;
-    record.recipient = recipient.address;
+    record.recipient = std::string(address);
     record.original_recipient = recipient.original;
     record.offset = recipient.offset;
     record.dsn_orcpt = recipient.dsn_orcpt;
@@ -118,47 +186,53 @@ Status DeliverySession::append_status_log(std::string_view log_queue,
 // One report: the status line, then the log record the outcome needs, then the outcome.
 // A bounce whose log record cannot be written is deferred instead: marking the recipient
 // done without a durable record would lose the non-delivery notice.
-void DeliverySession::report(size_t index, Kind kind, const DeliveryStatus& status,
-                             std::string_view relay) {
-    if (index >= outcomes_.size() || outcomes_[index]) {
+void DeliverySession::report(size_t index, ReportKind kind, const DeliveryStatus& given,
+                             std::string_view relay, std::string_view shown_address) {
+    if (index >= outcomes_.size() || (outcomes_[index] && !several_reports_)) {
         log_warning("%s: delivery agent reported recipient %zu twice or out of range",
                     request_.queue_id.c_str(), index);
         return;
     }
     const DeliveryRecipient& recipient = request_.recipients[index];
-    if (kind == Kind::bounced) {
-        if (Status logged = append_status_log("bounce", recipient, status, dsn_action::failed);
+    std::string_view address = shown_address.empty() ? recipient.address : shown_address;
+    DeliveryStatus status = checked_status(kind, given);
+    if (kind == ReportKind::bounced) {
+        if (Status logged =
+                append_status_log("bounce", recipient, address, status, dsn_action::failed);
             !logged) {
             log_warning("%s: %s -- deferring", request_.queue_id.c_str(),
                         logged.error().message().c_str());
-            kind = Kind::deferred;
+            kind = ReportKind::deferred;
+            status.status = "4.3.0";
         }
-    } else if (kind == Kind::deferred) {
-        if (Status logged = append_status_log("defer", recipient, status, dsn_action::delayed);
+    }
+    if (kind == ReportKind::deferred) {
+        if (Status logged =
+                append_status_log("defer", recipient, address, status, dsn_action::delayed);
             !logged)
             log_warning("%s: %s", request_.queue_id.c_str(), logged.error().message().c_str());
-    } else if (recipient.dsn_notify & dsn::notify_success) {
+    } else if (kind == ReportKind::sent && (recipient.dsn_notify & dsn::notify_success)) {
         std::string_view action = status.action.empty() ? dsn_action::delivered : status.action;
-        if (Status logged = append_status_log("trace", recipient, status, action); !logged)
+        if (Status logged = append_status_log("trace", recipient, address, status, action); !logged)
             log_warning("%s: %s", request_.queue_id.c_str(), logged.error().message().c_str());
     }
+    std::string to = shown(address);
+    std::string original = recipient.original.empty() ? std::string() : shown(recipient.original);
     DeliveryLogLine line;
     line.queue_id = request_.queue_id;
-    line.recipient = recipient.address;
-    line.original = recipient.original;
+    line.recipient = to;
+    line.original = original;
     line.relay = relay.empty() ? std::string_view(relay_default_) : relay;
     line.connection_use = static_cast<int>(reply_.connection_reuse_count);
     line.delays = delays_now();
     line.dsn = status.status;
-    line.status = status_word(kind == Kind::bounced, kind == Kind::deferred);
+    line.status = status_word(kind);
     line.reason = status.reason;
     log_info("%s", format_delivery_log_line(line, delay_resolution_).c_str());
-    if (kind == Kind::deferred) {
-        outcomes_[index] = RecipientOutcome::deferred;
-    } else {
-        outcomes_[index] = RecipientOutcome::done;
-        done_offsets_.push_back(recipient.offset);
-    }
+    // Several reports: any deferral defers the whole recipient.
+    if (kind == ReportKind::deferred || !outcomes_[index])
+        outcomes_[index] =
+            kind == ReportKind::deferred ? RecipientOutcome::deferred : RecipientOutcome::done;
 }
 
 Result<DeliveryReply> DeliverySession::finish() {
@@ -167,9 +241,13 @@ Result<DeliveryReply> DeliverySession::finish() {
                     missing);
         defer_remaining(unreported_status());
     }
-    if (!done_offsets_.empty()) {
+    std::vector<int64_t> done_offsets;
+    for (size_t i = 0; i < outcomes_.size(); ++i)
+        if (*outcomes_[i] == RecipientOutcome::done)
+            done_offsets.push_back(request_.recipients[i].offset);
+    if (!done_offsets.empty()) {
         if (Status marked =
-                mark_recipients_done(queue_file_.fd(), done_offsets_, queue_file_.name());
+                mark_recipients_done(queue_file_.fd(), done_offsets, queue_file_.name());
             !marked) {
             // The deliveries happened; qmgr will retry them (a duplicate, never a loss).
             log_warning("%s", marked.error().message().c_str());
@@ -193,9 +271,17 @@ DeliveryReply all_deferred(size_t count) {
     return reply;
 }
 
+// The qmgr that sent the request has gone (its end of the connection is closed): it died
+// after handing the request over, before this agent started on it.
+bool qmgr_gone(int client_fd) {
+    char byte;
+    ssize_t got = ::recv(client_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return got == 0;
+}
+
 Result<DeliveryReply> handle_request(DeliveryRequest request, ServerContext& context,
                                      const DeliverFunction& deliver,
-                                     const DeliveryAgentOptions& options) {
+                                     const DeliveryAgentOptions& options, int client_fd) {
     auto hashing = QueueHashing::from_config(context.config);
     if (!hashing)
         return hashing.error();
@@ -205,8 +291,22 @@ Result<DeliveryReply> handle_request(DeliveryRequest request, ServerContext& con
         log_warning("%s: %s", request.queue_id.c_str(), queue_file.error().message().c_str());
         return all_deferred(request.recipients.size());
     }
-    DeliverySession session(std::move(request), std::move(*queue_file), context,
-                            options.relay_default);
+    // Shared while the delivery runs (released when the session closes the file, after
+    // the done marks): a restarted qmgr, which locks exclusively to read a file, leaves a
+    // message alone that an agent of its previous incarnation still delivers.
+    if (::flock(queue_file->fd(), LOCK_SH | LOCK_NB) != 0) {
+        log_warning("%s: lock %s: %m", request.queue_id.c_str(), path.c_str());
+        return all_deferred(request.recipients.size());
+    }
+    // Checked under the lock: a qmgr that died before this point may already have been
+    // replaced by one that hands the message out again (it found no lock), so this
+    // request must not be delivered; a qmgr that dies after it finds the lock.
+    if (qmgr_gone(client_fd)) {
+        log_warning("%s: queue manager disconnected before delivery; not delivered",
+                    request.queue_id.c_str());
+        return all_deferred(request.recipients.size());
+    }
+    DeliverySession session(std::move(request), std::move(*queue_file), context, options, path);
     if (Status delivered = deliver(session, context); !delivered)
         log_warning("%s: %s", session.request().queue_id.c_str(),
                     delivered.error().message().c_str());
@@ -228,7 +328,7 @@ Status serve_delivery_requests(ClientConnection& client, ServerContext& context,
         auto request = decode_delivery_request(*message);
         if (!request)
             return request.error();
-        auto reply = handle_request(std::move(*request), context, deliver, options);
+        auto reply = handle_request(std::move(*request), context, deliver, options, channel.fd());
         if (!reply)
             return reply.error();
         if (Status sent = channel.send(encode_delivery_reply(*reply), timeout); !sent)

@@ -15,6 +15,7 @@
 
 #include "queue/queue_file.hpp"
 #include "util/log.hpp"
+#include "util/strings.hpp"
 
 namespace postern {
 namespace {
@@ -311,6 +312,9 @@ Status apply_envelope_only_record(SegmentState& state, const Record& record,
             return {};
         case rec_type::warning: {
             auto when = parse_decimal(record.data);
+            // qmgr (Postfix's and Postern's) writes -1 once the delay warning was sent.
+            if (!when && trim(record.data) == "-1")
+                when = -1;
             if (!when)
                 return records.corrupt("malformed warning time record at offset " +
                                        std::to_string(record.offset));

@@ -296,6 +296,21 @@ struct QueueFileOptions {
 // The current time as a QueueTime (gettimeofday).
 QueueTime queue_time_now();
 
+// A new, empty file in QUEUE_DIRECTORY/queue_name, named by its queue ID as
+// QueueFileWriter::create names a queue file (created with `mode` under a temporary name,
+// fstat'd, renamed to the ID made from its inode and the time). For files that follow the
+// queue's naming but not its record layout: postdrop's maildrop files (no size record,
+// mode 0644 while written so that pickup, another user, can read them).
+struct NewQueueFile {
+    Fd fd;
+    std::string path;
+    std::string queue_id;
+    QueueTime id_time;
+};
+Result<NewQueueFile> create_queue_file(const std::string& queue_directory,
+                                       std::string_view queue_name, const QueueFileOptions& options,
+                                       mode_t mode = kQueueFileModeWriting);
+
 class QueueFileWriter {
   public:
     // A new queue file in QUEUE_DIRECTORY/queue_name, Postfix's way: created 0600 under a
@@ -334,6 +349,9 @@ class QueueFileWriter {
     // DSN ENVID and RET as Postfix stores them (A envelope_id, A ret_flags).
     void dsn_envelope(std::string_view envelope_id, int ret);
     void smtputf8_flags(int64_t flags) { size_.smtputf8 = flags; }
+    // Another record Postfix's cleanup writes as it is, in the envelope (before M) or the
+    // extracted segment: L content filter, > redirect, V VERP delimiters.
+    void other_record(char type, std::string_view data);
 
     // Content: M, then lines (the first line writes M when begin_content() was not called).
     // A line longer than line_length_limit is split into L records and a final N.

@@ -58,12 +58,12 @@ std::string base_name(const std::string& path) {
 // a '.', so no program takes it for a queue file.
 Result<std::pair<Fd, std::string>> create_temporary(const std::string& directory,
                                                     const std::function<QueueTime()>& clock,
-                                                    std::string_view prefix) {
+                                                    std::string_view prefix,
+                                                    mode_t mode = kQueueFileModeWriting) {
     for (int attempt = 0;; ++attempt) {
         std::string path = directory + "/" + std::string(prefix) +
                            std::to_string(clock().microseconds) + "." + std::to_string(::getpid());
-        Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                     kQueueFileModeWriting));
+        Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
         if (fd.valid())
             return std::make_pair(std::move(fd), std::move(path));
         if (errno != EEXIST || attempt >= kMaxAttempts)
@@ -97,10 +97,21 @@ QueueFileWriter::QueueFileWriter(Fd fd, std::string temporary_path, std::string 
 Result<QueueFileWriter> QueueFileWriter::create(const std::string& queue_directory,
                                                 std::string_view queue_name,
                                                 const QueueFileOptions& options) {
+    auto created = create_queue_file(queue_directory, queue_name, options);
+    if (!created)
+        return created.error();
+    return QueueFileWriter(std::move(created->fd), "", std::move(created->path),
+                           std::move(created->queue_id), created->id_time, options);
+}
+
+Result<NewQueueFile> create_queue_file(const std::string& queue_directory,
+                                       std::string_view queue_name, const QueueFileOptions& options,
+                                       mode_t mode) {
     if (!queue_name_ok(queue_name))
         return Error(ErrorKind::config, "bad queue name: " + std::string(queue_name));
     auto clock = options.clock ? options.clock : std::function<QueueTime()>(queue_time_now);
-    auto created = create_temporary(queue_directory + "/" + std::string(queue_name), clock, "");
+    auto created =
+        create_temporary(queue_directory + "/" + std::string(queue_name), clock, "", mode);
     if (!created)
         return created.error();
     auto& [fd, temporary] = *created;
@@ -112,21 +123,23 @@ Result<QueueFileWriter> QueueFileWriter::create(const std::string& queue_directo
     }
     // The inode makes the name unique among the files that exist; the time keeps it from
     // coming back later. Should the name exist anyway, take a new time and try again.
-    bool made_directories = false;
     for (int attempt = 0;; ++attempt) {
         QueueTime now = clock();
         std::string id = make_queue_id(options.id_form, now, static_cast<uint64_t>(info.st_ino));
         std::string path = queue_file_path(queue_directory, options.hashing, queue_name, id);
         if (rename_no_replace(temporary, path) == 0)
-            return QueueFileWriter(std::move(fd), "", std::move(path), std::move(id), now, options);
+            return NewQueueFile{std::move(fd), std::move(path), std::move(id), now};
         int saved = errno;
+        // A hashed queue's subdirectory for this ID may not exist yet: make it, try again
+        // with the same name (a new time stamp could hash to another missing directory).
+        if (saved == ENOENT &&
+            make_queue_file_directory(queue_directory, options.hashing, queue_name, id)) {
+            if (rename_no_replace(temporary, path) == 0)
+                return NewQueueFile{std::move(fd), std::move(path), std::move(id), now};
+            saved = errno;
+        }
         if (saved == EEXIST && attempt < kMaxAttempts)
             continue;
-        if (saved == ENOENT && !made_directories &&
-            make_queue_file_directory(queue_directory, options.hashing, queue_name, id)) {
-            made_directories = true;
-            continue;
-        }
         ::unlink(temporary.c_str());
         return system_error("rename " + temporary + " to " + path, saved);
     }
@@ -259,6 +272,12 @@ void QueueFileWriter::dsn_envelope(std::string_view envelope_id, int ret) {
         attribute(queue_attr::envelope_id, envelope_id);
     if (ret != 0)
         attribute(queue_attr::ret_flags, std::to_string(ret));
+}
+
+void QueueFileWriter::other_record(char type, std::string_view data) {
+    require_phase(phase_ == Phase::envelope || phase_ == Phase::extracted, "envelope record");
+    note_envelope_record();
+    put(type, data);
 }
 
 int64_t QueueFileWriter::recipient(const QueueRecipient& recipient) {

@@ -336,7 +336,6 @@ void refresh_pid() {
 }
 
 // Per-thread buffers that keep their capacity: no allocation per line once warm.
-// Deliberately leaked so that logging from late destructors stays safe.
 struct LineBuffers {
     std::string raw;
     std::string text;
@@ -345,12 +344,27 @@ struct LineBuffers {
     std::vector<std::string> fields;
 };
 
+// Freed when its thread ends, so threads that come and go do not leak them. Logging from a
+// destructor that runs after that (the main thread's late static destructors) gets a new
+// set, leaked on purpose: the process is ending.
+struct ThreadLineBuffers {
+    LineBuffers* buffers = new LineBuffers;
+    ~ThreadLineBuffers() {
+        delete buffers;
+        buffers = nullptr;
+    }
+};
+
 LineBuffers& line_buffers() {
-    thread_local LineBuffers* buffers = new LineBuffers;
-    return *buffers;
+    thread_local ThreadLineBuffers owner;
+    if (owner.buffers == nullptr)
+        owner.buffers = new LineBuffers;
+    return *owner.buffers;
 }
 
 std::atomic<bool> exiting{false};
+// The status a fatal error exits with (set_fatal_exit_status).
+std::atomic<int> fatal_exit_status{1};
 
 Result<Fd> open_maillog(const std::string& path) {
     Fd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640));
@@ -432,8 +446,8 @@ void finish(Severity severity) {
         std::abort();
     if (severity == Severity::fatal) {
         if (exiting.exchange(true))
-            ::_exit(1);  // a fatal error while exiting: do not run the exit handlers twice
-        std::exit(1);
+            ::_exit(fatal_exit_status.load());  // while exiting: do not run the exit handlers twice
+        std::exit(fatal_exit_status.load());
     }
 }
 
@@ -518,6 +532,10 @@ Status log_reopen() {
 
 int log_verbosity() {
     return logger().settings.verbose;
+}
+
+void set_fatal_exit_status(int status) {
+    fatal_exit_status.store(status);
 }
 
 void log_text(Severity severity, std::string_view queue_id, std::string_view text) {

@@ -87,6 +87,10 @@ Status log_reopen();
 
 int log_verbosity();
 
+// The exit status of log_fatal (1 unless set): postqueue exits with EX_UNAVAILABLE (69) on
+// every fatal error, as Postfix's does.
+void set_fatal_exit_status(int status);
+
 // The printf-style entry points. `queue_id` variants are for lines about one message:
 // the id opens the text ("QUEUEID: text") and is a separate journald field.
 void log_debug(int level, const char* format, ...) POSTERN_PRINTF(2, 3);
