@@ -109,4 +109,14 @@ Status replace_file_atomically(const std::string& path, std::string_view content
     return fsync_directory(directory_of(path));
 }
 
+void ensure_standard_descriptors() {
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (::fcntl(fd, F_GETFD) != -1)
+            continue;
+        Fd null(::open("/dev/null", O_RDWR));
+        if (null.get() == fd)
+            null.release();  // it took the free slot, which is what was wanted
+    }
+}
+
 }  // namespace postern

@@ -50,4 +50,9 @@ std::string directory_of(const std::string& path);
 Status replace_file_atomically(const std::string& path, std::string_view content,
                                unsigned mode = 0644);
 
+// Opens /dev/null on whichever of descriptors 0, 1 and 2 is closed, so that nothing a
+// set-uid/set-gid or root command opens later lands on them (and gets written to by
+// accident as if it were stdout). Every command's main() calls it first.
+void ensure_standard_descriptors();
+
 }  // namespace postern

@@ -102,6 +102,19 @@ void log_error(const char* format, ...) POSTERN_PRINTF(1, 2);
 // "fatal: " + the error's message, exit 1: the usual end of a tool that got an Error.
 [[noreturn]] void log_fatal(const Error& error);
 
+// The value, or log_fatal with the error: for tools and start-up code, where an error ends
+// the program.
+template <typename T>
+T or_fatal(Result<T> result) {
+    if (!result)
+        log_fatal(result.error());
+    return std::move(*result);
+}
+inline void or_fatal(const Status& status) {
+    if (!status)
+        log_fatal(status.error());
+}
+
 void log_message_info(std::string_view queue_id, const char* format, ...) POSTERN_PRINTF(2, 3);
 void log_message_warning(std::string_view queue_id, const char* format, ...) POSTERN_PRINTF(2, 3);
 void log_message_error(std::string_view queue_id, const char* format, ...) POSTERN_PRINTF(2, 3);

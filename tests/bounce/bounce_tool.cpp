@@ -35,18 +35,6 @@ constexpr const char* kUsage =
     "usage: bounce_tool [-c dir] log LOG QUEUE_NAME QUEUE_ID RECORDS | "
     "request SERVICE name=value...";
 
-template <typename T>
-T or_fatal(Result<T> result) {
-    if (!result)
-        log_fatal(result.error());
-    return std::move(*result);
-}
-
-void or_fatal(const Status& status) {
-    if (!status)
-        log_fatal(status.error());
-}
-
 struct Instance {
     std::string queue_directory;
     QueueHashing hashing;

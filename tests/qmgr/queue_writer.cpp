@@ -30,18 +30,6 @@ using namespace postern;
 
 namespace {
 
-template <typename T>
-T or_fatal(Result<T> result) {
-    if (!result)
-        log_fatal(result.error());
-    return std::move(*result);
-}
-
-void or_fatal(const Status& status) {
-    if (!status)
-        log_fatal(status.error());
-}
-
 struct Options {
     std::string config_directory;
     long count = 1;

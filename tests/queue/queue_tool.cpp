@@ -44,18 +44,6 @@ constexpr const char* kUsage =
     "usage: queue_tool [-c dir] write [-q queue] SPEC MESSAGE | dump FILE | "
     "done FILE INDEX... | [-c dir] scan QUEUE";
 
-template <typename T>
-T or_fatal(Result<T> result) {
-    if (!result)
-        log_fatal(result.error());
-    return std::move(*result);
-}
-
-void or_fatal(const Status& status) {
-    if (!status)
-        log_fatal(status.error());
-}
-
 struct Settings {
     std::string queue_directory;
     QueueFileOptions options;

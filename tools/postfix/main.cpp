@@ -54,17 +54,6 @@ PostfixOptions parse_command_line(int argc, char** argv) {
     return options;
 }
 
-// Descriptors 0, 1 and 2 open, so that nothing the command opens lands on them.
-void ensure_standard_descriptors() {
-    for (int fd = 0; fd <= 2; ++fd) {
-        if (::fcntl(fd, F_GETFD) != -1)
-            continue;
-        Fd null(::open("/dev/null", O_RDWR));
-        if (null.get() == fd)
-            null.release();  // it took the free slot, which is what was wanted
-    }
-}
-
 using Verb = std::function<int(const Instance&)>;
 
 const std::map<std::string_view, Verb>& verbs() {

@@ -155,17 +155,6 @@ void require_access(const Invocation& invocation, const char* parameter, const c
                   static_cast<long>(invocation.uid), what);
 }
 
-// Descriptors 0, 1 and 2 open, so that nothing opened later lands on them.
-void ensure_standard_descriptors() {
-    for (int fd = 0; fd <= 2; ++fd) {
-        if (::fcntl(fd, F_GETFD) != -1)
-            continue;
-        Fd null(::open("/dev/null", O_RDWR));
-        if (null.get() == fd)
-            null.release();
-    }
-}
-
 int run(int argc, char** argv) {
     set_fatal_exit_status(kExitUnavailable);
     ensure_standard_descriptors();
