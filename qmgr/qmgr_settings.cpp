@@ -27,13 +27,6 @@ Result<double> parse_number(std::string_view text) {
     return value;
 }
 
-template <typename T>
-T or_fatal(Result<T> result) {
-    if (!result)
-        log_fatal(result.error());
-    return std::move(*result);
-}
-
 std::chrono::seconds seconds_of(const Config& config, std::string_view name) {
     return std::chrono::seconds(or_fatal(config.get_time_seconds(name)));
 }
