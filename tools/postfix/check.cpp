@@ -27,7 +27,7 @@ void create_missing_queue_directories(const Instance& instance, CheckReport& rep
 }
 
 // Postfix runs postsuper with no arguments: it checks (and repairs) the names of the
-// queue files. Skipped while Postern has no postsuper.
+// queue files. Skipped, as Postfix's script does, when command_directory has none.
 void check_queue_files(const Instance& instance, CheckReport& report) {
     std::string postsuper = instance.command_directory + "/postsuper";
     if (!is_executable_file(postsuper))

@@ -202,7 +202,7 @@ int run_reload(const Instance& instance) {
     pid_t pid = require_running_master(instance);
     log_info("refreshing the Postfix mail system");
     // Postfix moves active/ back to incoming/ first and repairs the queue afterwards; both
-    // are postsuper's, which is skipped while Postern has none.
+    // are postsuper's, skipped when command_directory has none (a partial install).
     std::string postsuper = instance.command_directory + "/postsuper";
     bool have_postsuper = is_executable_file(postsuper);
     if (have_postsuper) {
