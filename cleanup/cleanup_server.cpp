@@ -86,10 +86,17 @@ CleanupServer::CleanupServer(const CleanupSettings& settings, CleanupTables& tab
                                     }} {}
 
 Status CleanupServer::serve(AttrChannel& channel, std::chrono::milliseconds timeout) {
+    // A message belongs to one connection: however serve() returns (the client died after
+    // "open", a protocol error, a failed reply), an unfinished message leaves no file and
+    // the next client starts afresh.
+    struct ForgetMessage {
+        std::optional<MessageCleanup>& message;
+        ~ForgetMessage() { message.reset(); }
+    } forget{message_};
+    message_.reset();
     for (;;) {
         auto request = channel.receive(timeout);
         if (!request) {
-            message_.reset();  // an unfinished message leaves no file
             if (channel.peer_closed())
                 return {};
             return request.error();

@@ -69,6 +69,24 @@ int notify_below_expansion(int notify) {
 int deliver_list(RecipientRun& run, const ExpansionState& state, std::string_view list);
 void deliver_switch(RecipientRun& run, ExpansionState state);
 
+// "user@domain" with "+ext" spliced in before the "@" (at the end without a domain).
+std::string with_extension(const std::string& address, const std::string& unmatched) {
+    if (unmatched.empty())
+        return address;
+    size_t at = address.rfind('@');
+    if (at == std::string::npos)
+        return address + unmatched;
+    return address.substr(0, at) + unmatched + address.substr(at);
+}
+
+// What an expansion of kind `kind` propagates: the extension not matched, when
+// propagate_unmatched_extensions lists the kind.
+std::string propagated(const LocalSettings& settings, ExpansionKind kind,
+                       const std::string& unmatched) {
+    return (settings.propagate_extensions & static_cast<int>(kind)) != 0 ? unmatched
+                                                                         : std::string();
+}
+
 // The canonical form of an address from an expansion, and whether local delivers it
 // (its transport is this service) or it must be forwarded.
 void deliver_address(RecipientRun& run, ExpansionState state, const std::string& address) {
@@ -77,7 +95,7 @@ void deliver_address(RecipientRun& run, ExpansionState state, const std::string&
         return report(run, state, ReportKind::deferred, "4.3.0", "address resolver failure");
     if (reply.bad_address())
         return report(run, state, ReportKind::bounced, "5.1.3", "bad address syntax");
-    state.address = reply.recipient;
+    state.address = with_extension(reply.recipient, state.unmatched);
     if (reply.transport == run.request.settings.service_name) {
         deliver_recipient(run, std::move(state));
         return;
@@ -133,6 +151,7 @@ void deliver_include(RecipientRun& run, ExpansionState state, const std::string&
         state.rights = *owner;
     }
     state.expansion = ExpansionKind::include;
+    state.unmatched = propagated(run.request.settings, ExpansionKind::include, state.unmatched);
     for (const std::string& line :
          destination_lines(file->text, run.request.settings.line_length_limit))
         deliver_list(run, state, line);
@@ -236,6 +255,10 @@ bool deliver_alias(RecipientRun& run, ExpansionState state, const std::string& n
     if (!*found)
         return false;
     state.expansion = ExpansionKind::alias;
+    bool bare_user = !state.extension.empty() && !equals_ignore_case(name, state.local);
+    state.unmatched = bare_user ? propagated(run.request.settings, ExpansionKind::alias,
+                                             state.delimiter + state.extension)
+                                : std::string();
     if (!set_alias_rights(run, state, name, (*found)->owner) || !set_owner(run, state, name))
         return true;
     if (!run.request.settings.frozen_delivered_to)
@@ -286,6 +309,13 @@ bool deliver_dotforward(RecipientRun& run, ExpansionState state) {
         }
         ExpansionState below = state;
         below.expansion = ExpansionKind::forward;
+        // A .forward+ext (a path that used $extension) matched the extension.
+        bool matched = !state.extension.empty() &&
+                       path.find(state.delimiter + state.extension) != std::string_view::npos;
+        below.unmatched =
+            state.extension.empty() || matched
+                ? std::string()
+                : propagated(settings, ExpansionKind::forward, state.delimiter + state.extension);
         below.rights = *user;
         below.expanded_from = state.local;
         below.owner.clear();
@@ -445,6 +475,7 @@ void deliver_recipient(RecipientRun& run, ExpansionState state) {
                       "mail forwarding loop for " + state.address);
     if (state.delivered.empty())
         state.delivered = state.address;
+    state.unmatched.clear();  // an address of an expansion has its own extension
     split_address(run.request, state);
     if (state.user.empty())
         return report(run, state, ReportKind::bounced, "5.1.3",

@@ -102,6 +102,10 @@ struct ExpansionState {
     std::string user;       // the local part without its extension
     std::string extension;  // without the delimiter
     std::string delimiter;  // the delimiter character found, or empty
+    // The extension an alias, .forward or :include: of the bare user did not match, with
+    // its delimiter ("+ext"): added to the addresses of that expansion
+    // (propagate_unmatched_extensions), as Postfix does. Empty: none.
+    std::string unmatched;
 };
 
 // The state for a request recipient, at the top.

@@ -58,9 +58,13 @@ void report_error(RecipientRun& run, const ExpansionState& state, const Error& e
 void deliver_maildir_as(RecipientRun& run, const ExpansionState& state, const UserRights& rights,
                         const std::string& path, int delivered_class) {
     CopyOptions options = copy_options(run, state, false, delivered_class);
+    // Opened as mail_owner: the recipient may not read the queue.
+    auto message = open_message(run.request.queue_path);
+    if (!message)
+        return report_error(run, state, message.error(), "maildir delivery failed: ");
     Status delivered = [&] {
         AsUser as(rights);
-        return deliver_to_maildir(path, run.request.queue_path, options,
+        return deliver_to_maildir(path, std::move(*message), options,
                                   run.request.settings.hostname);
     }();
     if (delivered)
@@ -97,6 +101,10 @@ SpoolIdentity spool_identity(const std::string* spool, const UserRights& user) {
 Status append_mbox(RecipientRun& run, const ExpansionState& state, const UserRights& user,
                    const std::string& path, const SpoolIdentity& spool) {
     const LocalSettings& settings = run.request.settings;
+    // Opened as mail_owner: the recipient may not read the queue.
+    auto message = open_message(run.request.queue_path);
+    if (!message)
+        return message.error();
     AsUser as_spool(spool.uid, spool.gid);
     MailboxOpen how;
     if (spool.chown) {
@@ -117,7 +125,7 @@ Status append_mbox(RecipientRun& run, const ExpansionState& state, const UserRig
         return Error(ErrorKind::temporary, "destination " + path + " is not owned by recipient",
                      "4.2.0");
     }
-    return append_to_mailbox(*mailbox, run.request.queue_path,
+    return append_to_mailbox(*mailbox, std::move(*message),
                              copy_options(run, state, true, delivered_header::file));
 }
 
@@ -228,6 +236,10 @@ void deliver_file(RecipientRun& run, const ExpansionState& state, const std::str
     LockSettings locks = lock_settings(run.request.settings);
     locks.dotlock_may_fail = true;
     Status appended = [&]() -> Status {
+        // Opened as mail_owner: the file's user may not read the queue.
+        auto message = open_message(run.request.queue_path);
+        if (!message)
+            return message.error();
         AsUser as(rights);
         struct stat info {};
         if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode))
@@ -235,7 +247,7 @@ void deliver_file(RecipientRun& run, const ExpansionState& state, const std::str
         auto file = LockedMailbox::open(path, locks);
         if (!file)
             return file.error();
-        return append_to_mailbox(*file, run.request.queue_path,
+        return append_to_mailbox(*file, std::move(*message),
                                  copy_options(run, state, true, delivered_header::file));
     }();
     if (!appended)

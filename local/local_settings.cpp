@@ -99,6 +99,9 @@ void read_expansion(Reader& read, LocalSettings& s) {
     auto files = parse_expansion_classes("allow_mail_to_files", read.text("allow_mail_to_files"));
     if (read.keep(files))
         s.allow_files = *files;
+    auto propagate = parse_propagation_classes(read.text("propagate_unmatched_extensions"));
+    if (read.keep(propagate))
+        s.propagate_extensions = *propagate;
     s.duplicate_filter_limit =
         static_cast<size_t>(std::max<int64_t>(0, read.integer("duplicate_filter_limit")));
     s.line_length_limit =
@@ -120,6 +123,15 @@ void read_commands(Reader& read, LocalSettings& s) {
 }
 
 }  // namespace
+
+Result<int> parse_propagation_classes(std::string_view value) {
+    std::string local_classes;
+    for (std::string_view word : split_list(value))
+        if (!equals_ignore_case(word, "canonical") && !equals_ignore_case(word, "virtual") &&
+            !equals_ignore_case(word, "generic"))
+            local_classes.append(word).append(" ");
+    return parse_expansion_classes("propagate_unmatched_extensions", local_classes);
+}
 
 Result<int> parse_expansion_classes(std::string_view parameter, std::string_view value) {
     int mask = 0;

@@ -69,6 +69,9 @@ struct LocalSettings {
         static_cast<int>(ExpansionKind::alias) | static_cast<int>(ExpansionKind::forward);
     int allow_files =
         static_cast<int>(ExpansionKind::alias) | static_cast<int>(ExpansionKind::forward);
+    // propagate_unmatched_extensions' local classes (none by default: "canonical,
+    // virtual"): where "user+ext" found "user", the addresses of the expansion get "+ext".
+    int propagate_extensions = 0;
     size_t duplicate_filter_limit = 1000;
     size_t line_length_limit = 2048;
     std::string double_bounce_sender = "double-bounce";
@@ -89,6 +92,9 @@ struct LocalSettings {
 // "alias, forward" -> a mask of ExpansionKind; an unknown word is an error naming the
 // parameter.
 Result<int> parse_expansion_classes(std::string_view parameter, std::string_view value);
+// propagate_unmatched_extensions: the alias, forward and include bits; canonical, virtual
+// and generic are other programs' classes, accepted and left out.
+Result<int> parse_propagation_classes(std::string_view value);
 Result<std::vector<LockMethod>> parse_lock_methods(std::string_view value);
 Result<int> parse_delivered_header_classes(std::string_view value);
 

@@ -47,9 +47,9 @@ Result<std::pair<Fd, std::string>> create_tmp_file(const std::string& tmpdir, co
     return mailbox_error("create maildir file in " + tmpdir, EEXIST);
 }
 
-Status write_and_sync(int fd, const std::string& queue_path, const CopyOptions& options) {
+Status write_and_sync(int fd, MessageSource message, const CopyOptions& options) {
     FdSink sink(fd);
-    auto copied = copy_message(queue_path, sink, options);
+    auto copied = copy_message(std::move(message), sink, options);
     if (!copied)
         return copied.error();
     if (::fsync(fd) != 0)
@@ -108,7 +108,7 @@ Status make_directories(const std::string& path, mode_t mode) {
     return {};
 }
 
-Status deliver_to_maildir(const std::string& maildir_path, const std::string& queue_path,
+Status deliver_to_maildir(const std::string& maildir_path, MessageSource message,
                           const CopyOptions& options, const std::string& hostname) {
     std::string maildir = with_slash(maildir_path);
     std::string host = maildir_hostname(hostname);
@@ -120,7 +120,7 @@ Status deliver_to_maildir(const std::string& maildir_path, const std::string& qu
     auto& [fd, tmpfile] = *tmp;
     struct stat info {};
     Status status = ::fstat(fd.get(), &info) == 0
-                        ? write_and_sync(fd.get(), queue_path, options)
+                        ? write_and_sync(fd.get(), std::move(message), options)
                         : mailbox_error("create maildir file " + tmpfile, errno);
     fd.reset();
     if (status) {

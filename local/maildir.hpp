@@ -26,7 +26,7 @@ namespace postern::local {
 // `maildir` ends in "/". Errors are worded as Postfix's ("create maildir file PATH:
 // Permission denied") with the status of mailbox_status_for_errno(), default 5.2.0; the
 // caller prefixes "maildir delivery failed: ".
-Status deliver_to_maildir(const std::string& maildir, const std::string& queue_path,
+Status deliver_to_maildir(const std::string& maildir, MessageSource message,
                           const CopyOptions& options, const std::string& hostname);
 
 // The host name as it appears in a Maildir file name: '/' and ':' written as "\057" and

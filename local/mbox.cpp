@@ -181,15 +181,14 @@ LockedMailbox::~LockedMailbox() {
         log_warning("remove lock file %s: %s", dotlock_.c_str(), std::strerror(errno));
 }
 
-Status append_to_mailbox(LockedMailbox& mailbox, const std::string& queue_path,
-                         CopyOptions options) {
+Status append_to_mailbox(LockedMailbox& mailbox, MessageSource message, CopyOptions options) {
     off_t end = ::lseek(mailbox.fd(), 0, SEEK_END);
     bool regular = S_ISREG(mailbox.info().st_mode);
     if (end < 0)
         end = 0;  // a device or pipe: nothing to seek or truncate
     options.existing_size = regular ? end : 0;
     FdSink sink(mailbox.fd());
-    auto copied = copy_message(queue_path, sink, options);
+    auto copied = copy_message(std::move(message), sink, options);
     Status status = copied ? Status() : Status(copied.error());
     if (status && regular && ::fsync(mailbox.fd()) != 0)
         status = mailbox_error("error writing message", errno);

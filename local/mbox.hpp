@@ -82,8 +82,7 @@ class LockedMailbox {
 // Appends the message at the end of the open, locked file: envelope headers and From
 // line per `options` (mbox format: from_line, quote_from, blank_line), size limit counted
 // from the current size, fsync; on failure the file is truncated to its old size.
-Status append_to_mailbox(LockedMailbox& mailbox, const std::string& queue_path,
-                         CopyOptions options);
+Status append_to_mailbox(LockedMailbox& mailbox, MessageSource message, CopyOptions options);
 
 // The dot lock alone, for tests and tools: PATH.lock created exclusively with retries.
 Result<std::string> create_dotlock(const std::string& path, const LockSettings& locks);

@@ -96,11 +96,25 @@ std::string envelope_headers(const CopyOptions& options) {
     return out;
 }
 
-Result<int64_t> copy_message(const std::string& queue_path, ContentSink& sink,
-                             const CopyOptions& options) {
+Result<QueueFileReader> open_message(const std::string& queue_path) {
     auto reader = QueueFileReader::open(queue_path);
     if (!reader)
         return Error(ErrorKind::temporary, reader.error().message(), "4.3.0");
+    return reader;
+}
+
+Result<QueueFileReader> MessageSource::take() {
+    if (!reader_)
+        return open_message(path_);
+    QueueFileReader reader = std::move(*reader_);
+    reader_.reset();
+    return reader;
+}
+
+Result<int64_t> copy_message(MessageSource source, ContentSink& sink, const CopyOptions& options) {
+    auto reader = source.take();
+    if (!reader)
+        return reader.error();
     ChunkedWriter out(sink, options);
     if (Status status = out.append(envelope_headers(options)); !status)
         return status.error();

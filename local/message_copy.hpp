@@ -22,9 +22,11 @@
 
 #include <cstdint>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "queue/queue_file.hpp"
 #include "util/result.hpp"
 
 namespace postern::local {
@@ -62,10 +64,27 @@ struct CopyOptions {
     std::time_t now = 0;        // for the From line; 0: time(nullptr)
 };
 
-// Copies the content of the queue file at `queue_path` (relative to the working
-// directory) to `sink`. Returns the number of bytes written.
-Result<int64_t> copy_message(const std::string& queue_path, ContentSink& sink,
-                             const CopyOptions& options);
+// The message to copy. A delivery opens the queue file as mail_owner before it takes the
+// recipient's identity (the recipient may not read queue_directory, so opening it as
+// them would fail with EACCES); tests may give a path, opened at the copy.
+class MessageSource {
+  public:
+    MessageSource(const std::string& queue_path) : path_(queue_path) {}    // NOLINT: implicit
+    MessageSource(QueueFileReader reader) : reader_(std::move(reader)) {}  // NOLINT: implicit
+    // The reader, opened now if it was given as a path. Once only.
+    Result<QueueFileReader> take();
+
+  private:
+    std::string path_;
+    std::optional<QueueFileReader> reader_;
+};
+
+// Opens the queue file at `queue_path` (relative to the working directory) for one copy,
+// with the current identity: a failure is a temporary error (4.3.0).
+Result<QueueFileReader> open_message(const std::string& queue_path);
+
+// Copies the content of the message to `sink`. Returns the number of bytes written.
+Result<int64_t> copy_message(MessageSource source, ContentSink& sink, const CopyOptions& options);
 
 // The headers and From line alone, as copy_message writes them first (for tests).
 std::string envelope_headers(const CopyOptions& options);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Reads a master.cf on stdin and writes it to stdout with every service whose command is
 not in DAEMON_DIRECTORY commented out as "# not built yet: ...". Used by scripts/run while
-Postern's daemons are still being written, so the demo instance starts cleanly.
+some of Postern's daemons are still being written (smtpd, smtp), so the demo instance
+starts cleanly and delivers locally with the daemons that exist.
 
 usage: master_cf_available.py DAEMON_DIRECTORY <master.cf >master.cf.out
 """

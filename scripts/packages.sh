@@ -12,6 +12,9 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(
   clang libclang-rt-14-dev clang-format
   postfix db5.3-util
+  dovecot-core openssl
+  swaks  # smtpd's system test
+  dnsmasq-base  # the binary alone: the dnsmasq package would start a system resolver
 )
 
 # install_packages NAME...: installs what is missing, with one apt-get update first.

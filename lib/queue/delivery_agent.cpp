@@ -8,6 +8,7 @@
 
 #include "ipc/attr_channel.hpp"
 #include "mail/quote_address.hpp"
+#include "maps/map.hpp"
 #include "queue/bounce_log.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -333,6 +334,11 @@ Status serve_delivery_requests(ClientConnection& client, ServerContext& context,
             return reply.error();
         if (Status sent = channel.send(encode_delivery_reply(*reply), timeout); !sent)
             return sent;
+        // A table changed (postmap of sasl_passwd, transport...): end the connection now,
+        // between requests, so that the skeleton restarts the agent before the next
+        // delivery rather than when qmgr happens to close an idle connection.
+        if (changed_open_table())
+            return {};
     }
 }
 

@@ -53,7 +53,8 @@ void init_early_logging(const std::string& program) {
 void init_logging(const Config& config, const ServerOptions& options) {
     LogSettings settings = log_settings_from_config(config, options.program);
     settings.verbose = options.verbose;
-    settings.also_stderr = options.debug || ::isatty(STDERR_FILENO) == 1;
+    // Stand-alone (-S, under sendmail -bs) has a person at the other end: they see errors.
+    settings.also_stderr = options.debug || options.stand_alone || ::isatty(STDERR_FILENO) == 1;
     die_on_error(log_init(settings));
 }
 

@@ -27,6 +27,7 @@ check "postfix installed in sbin" test -x "$root/sbin/postfix"
 check "postmap installed in sbin" test -x "$root/sbin/postmap"
 check "postalias installed in sbin" test -x "$root/sbin/postalias"
 check "newaliases installed in sbin" test -x "$root/sbin/newaliases"
+check "postsuper installed in sbin" test -x "$root/sbin/postsuper"
 check "main.cf shipped in etc/postfix" test -f "$root/etc/postfix/main.cf"
 check "master.cf shipped in etc/postfix" test -f "$root/etc/postfix/master.cf"
 check "command_directory follows the prefix" \

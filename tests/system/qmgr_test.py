@@ -136,6 +136,11 @@ class QmgrInstance(MailInstance):
     def wait_gone(self, queue_id, timeout=20.0):
         wait_until(lambda: not any(queue_id in ids for ids in self.all_queued().values()),
                    timeout=timeout, what=f"{queue_id} to leave the queue", log=self.log)
+        # qmgr logs "ID: removed" just after the unlink: give the line a moment to arrive, so
+        # that the callers' checks of it do not race (they still fail when it never comes).
+        deadline = time.monotonic() + 5
+        while f"{queue_id}: removed" not in self.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def queue_of(self, queue_id):
         for queue, ids in self.all_queued(("incoming", "active", "deferred", "hold",

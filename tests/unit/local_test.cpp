@@ -628,4 +628,10 @@ TEST_CASE("local: settings and their checks", "[local]") {
           "unknown allow_mail_to_files value \"bogus\" in \"alias, bogus\"");
     CHECK(!parse_lock_methods("fcntl, nfs").ok());
     CHECK(parse_delivered_header_classes("command").value() == delivered_header::command);
+    // propagate_unmatched_extensions: Postfix's default names no local class; the other
+    // programs' classes are accepted and left out.
+    CHECK(settings->propagate_extensions == 0);
+    CHECK(parse_propagation_classes("canonical, virtual, alias, generic, include").value() ==
+          (static_cast<int>(ExpansionKind::alias) | static_cast<int>(ExpansionKind::include)));
+    CHECK(!parse_propagation_classes("canonical, bogus").ok());
 }

@@ -100,8 +100,12 @@ TEST_CASE("the parameter table is sorted, unique and described") {
 }
 
 TEST_CASE("the parameter table covers every static Postfix 3.7 parameter") {
-    // `postconf -d` of Postfix 3.7 with an empty main.cf and master.cf prints 831 lines.
-    CHECK(parameter_table().size() == 831);
+    // `postconf -d` of Postfix 3.7 with an empty main.cf and master.cf prints 831 lines;
+    // Postern's own parameters (postern_*) come on top.
+    size_t postfix_parameters = 0;
+    for (const ParameterInfo& info : parameter_table())
+        postfix_parameters += info.name.substr(0, 8) != "postern_";
+    CHECK(postfix_parameters == 831);
     for (std::string_view name :
          {"2bounce_notice_recipient", "alias_maps", "smtpd_recipient_restrictions",
           "tls_wildcard_matches_multiple_labels", "virtual_uid_maps", "lmtp_tls_CAfile"})

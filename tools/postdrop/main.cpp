@@ -211,9 +211,6 @@ int run(int argc, char** argv) {
     const uid_t uid = ::getuid();
     require_submit_permission(config, uid);
     std::string login = login_name(uid).value_or("uid:" + std::to_string(uid));
-    auto senders = LoginSenderPolicy::open(config, login);
-    if (!senders)
-        log_fatal(senders.error());
 
     install_cleanup_handlers();
     auto file = MaildropFile::create(".", maildrop_options(config));
@@ -221,6 +218,12 @@ int run(int argc, char** argv) {
         log_fatal(file.error());
     send_attributes({{std::string(postdrop_attr::protocol), std::string(kPostdropProtocolName)},
                      {std::string(postdrop_attr::queue_id), file->queue_id()}});
+    // As Postfix's postdrop, the sender tables are opened once the file exists: a table
+    // that cannot be opened is then a failed submission (sendmail reports a queue file
+    // write error), not a postdrop that could not start.
+    auto senders = LoginSenderPolicy::open(config, login);
+    if (!senders)
+        log_fatal(senders.error());
     SubmissionVerdict verdict = receive_message(config, *file, uid, *senders);
     if (verdict.status == 0) {
         if (Status committed = file->commit(); !committed) {

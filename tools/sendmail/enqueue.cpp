@@ -165,17 +165,18 @@ std::vector<std::string> copy_content(PostdropProcess& postdrop, const Options& 
 }
 
 // Postdrop's verdict; returns when the message is safely in maildrop/.
-void finish(PostdropProcess& postdrop, const Identity& who, const std::string& postdrop_path) {
+void finish(PostdropProcess& postdrop, const Identity& who) {
     if (Status flushed = postdrop.flush(); !flushed)
         fatal(who, "error writing queue file: " + flushed.error().message());
     auto verdict = postdrop.read_reply();
-    std::string how;
-    int exit_status = postdrop.wait(&how);
+    const int exit_status = postdrop.wait();
     const std::string* status =
         verdict ? find_plain_attribute(*verdict, postdrop_attr::status) : nullptr;
+    // No verdict: postdrop failed after the handshake. As Postfix's sendmail, that is a
+    // queue file write error, with a warning about the failed postdrop first.
     if (status == nullptr) {
         if (exit_status != 0)
-            log_warning("command \"%s -r\" %s", postdrop_path.c_str(), how.c_str());
+            log_warning("mail_stream_cleanup: close error");
         fatal(who, std::string(cleanup_status_text(cleanup_status::write)));
     }
     int64_t code = std::strtoll(status->c_str(), nullptr, 10);
@@ -231,7 +232,7 @@ int enqueue(const Options& options, const EnqueueSettings& settings, const Submi
                          "the -t option");
     }
     postdrop.record(rec_type::end, "");
-    finish(postdrop, who, settings.postdrop_path);
+    finish(postdrop, who);
     if (options.verbose == 1)
         std::printf("Mail Delivery Status Report will be mailed to <%s>.\n", sender.c_str());
     return 0;

@@ -18,6 +18,7 @@ Usage:
 Every process is stopped by PID (master's pid file) in stop(); nothing is found by name.
 """
 import os
+import pwd
 import shutil
 import subprocess
 import time
@@ -150,7 +151,28 @@ class MailInstance(Instance):
             raise AssertionError(f"queue not empty after {timeout}s: {self.all_queued()}"
                                  f"\nlog:\n{self.log()}")
 
-    # ---- Maildirs ----
+    # ---- local processes and Maildirs ----
+
+    def child_pid(self, program):
+        """The PID of master's child running PROGRAM (qmgr, pickup...), or None."""
+        for pid in self.children():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    argv0 = cmdline.read().split(b"\0")[0]
+            except OSError:
+                continue
+            if os.path.basename(argv0) == program.encode():
+                return pid
+        return None
+
+    def maildir(self, user):
+        """USER's Maildir under home_mailbox = Maildir/."""
+        return os.path.join(pwd.getpwnam(user).pw_dir, "Maildir")
+
+    def maildir_count(self, maildir):
+        """How many messages MAILDIR/new and MAILDIR/cur hold, without reading them."""
+        return sum(len(os.listdir(os.path.join(maildir, sub))) for sub in ("new", "cur")
+                   if os.path.isdir(os.path.join(maildir, sub)))
 
     def maildir_messages(self, maildir):
         """The bytes of every message in MAILDIR/new and MAILDIR/cur, sorted by name."""
@@ -165,6 +187,28 @@ class MailInstance(Instance):
         return messages
 
 
+def ensure_local_user(name):
+    """The local account NAME (home /home/NAME, shell /bin/sh) for delivery tests, created
+    when missing: the same name is reused by every run on the machine."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--create-home", "--home-dir", f"/home/{name}",
+                        "--shell", "/bin/sh", name], check=True)
+        return pwd.getpwnam(name)
+
+
+def remove_delivered_mail(name):
+    """Removes what an earlier run delivered to NAME's home (Maildir/, .forward)."""
+    home = ensure_local_user(name).pw_dir
+    for entry in ("Maildir", ".forward"):
+        path = os.path.join(home, entry)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            os.unlink(path)
+
+
 def wait_until(predicate, timeout=30.0, what="condition", log=None):
     value = wait_for(predicate, timeout=timeout)
     if not value:
@@ -173,4 +217,5 @@ def wait_until(predicate, timeout=30.0, what="condition", log=None):
     return value
 
 
-__all__ = ["MailInstance", "wait_until", "process_alive", "time"]
+__all__ = ["MailInstance", "wait_until", "process_alive", "time", "ensure_local_user",
+           "remove_delivered_mail"]

@@ -29,7 +29,8 @@ def filtered(text, names):
     kept = []
     for line in text.splitlines():
         name = line.split(" = ", 1)[0] if " = " in line else line.rstrip(" =")
-        if name in names:
+        # Postern's own parameters (postern_dns_servers...) have no Postfix counterpart.
+        if name in names or name.startswith("postern_"):
             continue
         kept.append(line)
     return kept
