@@ -314,6 +314,23 @@ def test_temporary_failure_defers_and_postqueue_f_retries():
         check(f"{ids[0]}: removed" in instance.log(), instance.log())
 
 
+def test_postfix_flush_retries_deferred_mail():
+    """`postfix flush` (the seed's way after fixing a problem) runs postqueue -f."""
+    with QmgrInstance() as instance:
+        instance.start()
+        fail_file = os.path.join(instance.root, "agent.fail")
+        open(fail_file, "w").close()
+        ids = instance.write(["user@flaky.example"])
+        instance.trigger()
+        wait_until(lambda: instance.queue_of(ids[0]) == "deferred", timeout=20,
+                   what="the message in deferred/", log=instance.log)
+        os.unlink(fail_file)
+        flushed = instance.run("postfix", "flush")
+        check(flushed.returncode == 0, f"postfix flush: {flushed.returncode} {flushed.stderr!r}")
+        instance.wait_gone(ids[0])
+        check(instance.deliveries()[(ids[0], "user@flaky.example")] == 1, instance.deliveries())
+
+
 def test_retry_transport_defers():
     with QmgrInstance() as instance:
         check(instance.has_daemon("error"), "the error daemon (retry) is not built")
