@@ -25,14 +25,13 @@ import re
 import signal
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from test_runner import check, run_tests  # noqa: E402
 from mail_instance import (MailInstance, process_alive, remove_delivered_mail,  # noqa: E402
                            wait_until)
 
 SELECTED = sys.argv[1:]
-FAILURES = []
 USERS = ("postern-dlv1", "postern-dlv2", "postern-dlv3")
 
 MAIN_CF = """\
@@ -43,11 +42,6 @@ alias_database = hash:{root}/etc/aliases
 recipient_delimiter = +
 mail_spool_directory = {root}/mail
 """
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
 
 
 class DeliveryInstance(MailInstance):
@@ -492,19 +486,7 @@ def test_qmgr_sigkill_mid_delivery_loses_nothing():
 
 
 def main():
-    tests = [value for name, value in sorted(globals().items()) if name.startswith("test_")]
-    if SELECTED:
-        tests = [test for test in tests if test.__name__ in SELECTED]
-    for test in tests:
-        started = time.monotonic()
-        try:
-            test()
-            print(f"ok   {test.__name__} ({time.monotonic() - started:.1f}s)", flush=True)
-        except Exception:  # noqa: BLE001 - every failure is reported, then the next runs
-            FAILURES.append(test.__name__)
-            print(f"FAIL {test.__name__}\n{traceback.format_exc()}", flush=True)
-    print(f"{len(tests) - len(FAILURES)} passed, {len(FAILURES)} failed")
-    return 1 if FAILURES else 0
+    return run_tests(globals(), SELECTED)
 
 
 if __name__ == "__main__":

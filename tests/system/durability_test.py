@@ -24,13 +24,12 @@ import signal
 import sys
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from test_runner import check, run_tests  # noqa: E402
 from mail_instance import MailInstance, process_alive, wait_until  # noqa: E402
 
 SELECTED = sys.argv[1:]
-FAILURES = []
 
 SERVICES = [
     "pickup    unix  n       -       n       1       1       pickup",
@@ -39,11 +38,6 @@ SERVICES = [
 ]
 MESSAGES = int(os.environ.get("DURABILITY_MESSAGES", "120"))
 SEED = int(os.environ.get("DURABILITY_SEED", str(int(time.time()))))
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
 
 
 # ---- messages that carry their own checksum ----
@@ -271,19 +265,7 @@ def test_acknowledged_messages_survive_sigkill():
 
 
 def main():
-    tests = [value for name, value in sorted(globals().items()) if name.startswith("test_")]
-    if SELECTED:
-        tests = [test for test in tests if test.__name__ in SELECTED]
-    for test in tests:
-        started = time.monotonic()
-        try:
-            test()
-            print(f"ok   {test.__name__} ({time.monotonic() - started:.1f}s)", flush=True)
-        except Exception:  # noqa: BLE001 - every failure is reported, then the next runs
-            FAILURES.append(test.__name__)
-            print(f"FAIL {test.__name__}\n{traceback.format_exc()}", flush=True)
-    print(f"{len(tests) - len(FAILURES)} passed, {len(FAILURES)} failed")
-    return 1 if FAILURES else 0
+    return run_tests(globals(), SELECTED)
 
 
 if __name__ == "__main__":

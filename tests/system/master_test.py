@@ -13,19 +13,13 @@ import socket
 import sys
 import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from test_runner import check, run_tests  # noqa: E402
 from instance import (Instance, free_port, process_alive, proc_status_field, talk,  # noqa: E402
                       wait_for)
 
 POSTFIX, MASTER, *DAEMONS = sys.argv[1:]
-FAILURES = []
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
 
 
 def whoami(port):
@@ -260,16 +254,7 @@ def test_systemd_notifications():
 
 
 def main():
-    tests = [value for name, value in sorted(globals().items()) if name.startswith("test_")]
-    for test in tests:
-        try:
-            test()
-            print(f"ok   {test.__name__}")
-        except Exception:  # noqa: BLE001 - every failure is reported, then the next runs
-            FAILURES.append(test.__name__)
-            print(f"FAIL {test.__name__}\n{traceback.format_exc()}")
-    print(f"{len(tests) - len(FAILURES)} passed, {len(FAILURES)} failed")
-    return 1 if FAILURES else 0
+    return run_tests(globals(), ())
 
 
 if __name__ == "__main__":

@@ -18,13 +18,12 @@ import socket
 import subprocess
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from test_runner import check, run_tests  # noqa: E402
 from mail_instance import MailInstance, process_alive, wait_until  # noqa: E402
 
 TEST_AGENT, QUEUE_WRITER, *SELECTED = sys.argv[1:]
-FAILURES = []
 
 # Transports: test-agent services with different limits, and names with no service.
 AGENT_SERVICES = """\
@@ -53,11 +52,6 @@ testdead_initial_destination_concurrency = 1
 testdead_destination_concurrency_limit = 1
 delay_logging_resolution_limit = 3
 """
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
 
 
 class QmgrInstance(MailInstance):
@@ -524,18 +518,7 @@ def test_thousand_messages_all_delivered():
 
 
 def main():
-    tests = [value for name, value in sorted(globals().items()) if name.startswith("test_")]
-    if SELECTED:
-        tests = [test for test in tests if test.__name__ in SELECTED]
-    for test in tests:
-        try:
-            test()
-            print(f"ok   {test.__name__}", flush=True)
-        except Exception:  # noqa: BLE001 - every failure is reported, then the next runs
-            FAILURES.append(test.__name__)
-            print(f"FAIL {test.__name__}\n{traceback.format_exc()}", flush=True)
-    print(f"{len(tests) - len(FAILURES)} passed, {len(FAILURES)} failed")
-    return 1 if FAILURES else 0
+    return run_tests(globals(), SELECTED)
 
 
 if __name__ == "__main__":

@@ -20,13 +20,12 @@ import shutil
 import subprocess
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from test_runner import check, run_tests  # noqa: E402
 from mail_instance import MailInstance, wait_until  # noqa: E402
 
 SELECTED = sys.argv[1:]
-FAILURES = []
 
 REAL_SBIN = "/usr/sbin"
 REAL_DAEMONS = "/usr/lib/postfix/sbin"
@@ -39,11 +38,6 @@ SERVICES = [
 ]
 MAIN_CF = "myhostname = test.example\nmydomain = example\nmydestination =\n"
 QUEUE_ID = re.compile(r"\b[0-9A-F]{10,}\b|\b[0-9A-Za-z]{12,}z[0-9A-Za-y]+\b")
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
 
 
 def complete_files(queue_directory, queue):
@@ -465,19 +459,7 @@ def test_postsuper_purges_old_temporary_files():
 
 
 def main():
-    tests = [value for name, value in sorted(globals().items()) if name.startswith("test_")]
-    if SELECTED:
-        tests = [test for test in tests if test.__name__ in SELECTED]
-    for test in tests:
-        started = time.monotonic()
-        try:
-            test()
-            print(f"ok   {test.__name__} ({time.monotonic() - started:.1f}s)", flush=True)
-        except Exception:  # noqa: BLE001 - every failure is reported, then the next runs
-            FAILURES.append(test.__name__)
-            print(f"FAIL {test.__name__}\n{traceback.format_exc()}", flush=True)
-    print(f"{len(tests) - len(FAILURES)} passed, {len(FAILURES)} failed")
-    return 1 if FAILURES else 0
+    return run_tests(globals(), SELECTED)
 
 
 if __name__ == "__main__":

@@ -23,15 +23,14 @@ import socket
 import subprocess
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from test_runner import check, run_tests  # noqa: E402
 from mail_instance import MailInstance, wait_until  # noqa: E402
 from instance import free_port, process_alive, wait_for  # noqa: E402
 from dnsmasq import Dnsmasq  # noqa: E402
 
 SELECTED = sys.argv[1:]
-FAILURES = []
 
 SMTP_SINK = "/usr/sbin/smtp-sink"
 REAL_SBIN = "/usr/sbin"
@@ -46,11 +45,6 @@ MESSAGE = (b"From: Alice <alice@origin.example>\n"
            b".a line that starts with a dot\n"
            b"..two dots\n"
            b"last line\n")
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
 
 
 def port_open(port, address="127.0.0.1"):
@@ -511,18 +505,7 @@ smtp_sasl_security_options = noanonymous
 
 
 def main():
-    tests = [value for name, value in sorted(globals().items()) if name.startswith("test_")]
-    if SELECTED:
-        tests = [test for test in tests if test.__name__ in SELECTED]
-    for test in tests:
-        try:
-            test()
-            print(f"ok   {test.__name__}", flush=True)
-        except Exception:  # noqa: BLE001 - every failure is reported, then the next runs
-            FAILURES.append(test.__name__)
-            print(f"FAIL {test.__name__}\n{traceback.format_exc()}", flush=True)
-    print(f"{len(tests) - len(FAILURES)} passed, {len(FAILURES)} failed")
-    return 1 if FAILURES else 0
+    return run_tests(globals(), SELECTED)
 
 
 if __name__ == "__main__":
