@@ -51,7 +51,8 @@ void qualify(const RewriteSettings& settings, std::string_view origin, RewriteTo
     }
     if (settings.allow_percent_hack) {
         if (size_t percent = find_last_token(tokens, '%'); percent != kNoToken) {
-            tokens[percent].text = "@";
+            // assign(1, '@'), not = "@": GCC 12 at -O2 warns -Wrestrict (a false positive).
+            tokens[percent].text.assign(1, '@');
             return;
         }
     }
