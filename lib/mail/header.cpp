@@ -69,7 +69,8 @@ size_t skip_mime_space(std::string_view text, size_t at) {
             int level = 0;
             for (; at < text.size(); ++at) {
                 if (text[at] == '\\') {
-                    ++at;
+                    if (at + 1 < text.size())  // a final backslash must not step past the end
+                        ++at;
                 } else if (text[at] == '(') {
                     ++level;
                 } else if (text[at] == ')' && --level == 0) {

@@ -122,6 +122,12 @@ TEST_CASE("a line that is not a header starts the body", "[header]") {
     CHECK(split({"Subject: only"}) == std::vector<std::string>{"P:Subject: only", "END"});
 }
 
+TEST_CASE("a Content-Type comment that ends in a backslash is not read past", "[header]") {
+    // Found by fuzz_header: the escape skipped past the end and the next token threw.
+    CHECK_NOTHROW(split({"Content-Type: (a\\", "", "body"}));
+    CHECK_NOTHROW(split({"Content-Type: text/plain; (x\\"}));
+}
+
 TEST_CASE("long lines arrive in pieces", "[header]") {
     Collected out;
     ContentSplitter splitter({}, collector(out));
