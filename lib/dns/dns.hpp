@@ -50,7 +50,8 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "mail/local_domains.hpp"  // HostAddress
+#include "config/inet_protocols.hpp"  // AddressFamilies: which of A/AAAA to look up
+#include "mail/local_domains.hpp"     // HostAddress
 #include "util/result.hpp"
 
 namespace postern {
@@ -132,14 +133,6 @@ struct DnsAnswer {
     std::vector<std::string> names;      // PTR
     std::vector<TxtRecord> texts;        // TXT
 };
-
-// Which address families to look up: inet_protocols.
-struct AddressFamilies {
-    bool ipv4 = true;
-    bool ipv6 = true;
-};
-// Reads inet_protocols (all, ipv4, ipv6).
-Result<AddressFamilies> read_address_families(const Config& config);
 
 // "192.0.2.1", "2001:db8::1".
 std::string format_host_address(const HostAddress& address);

@@ -37,26 +37,6 @@ bool valid_server(std::string_view text) {
 
 }  // namespace
 
-Result<AddressFamilies> read_address_families(const Config& config) {
-    Result<std::vector<std::string>> words = config.get_list("inet_protocols");
-    if (!words)
-        return words.error();
-    AddressFamilies families{false, false};
-    for (const std::string& word : *words) {
-        std::string name = lowercase(word);
-        if (name == "all") {
-            families = {true, true};
-        } else if (name == "ipv4") {
-            families.ipv4 = true;
-        } else if (name == "ipv6") {
-            families.ipv6 = true;
-        } else {
-            return Error(ErrorKind::config, "bad inet_protocols parameter value: " + word);
-        }
-    }
-    return families;
-}
-
 Result<DnsResolverSettings> read_dns_resolver_settings(const Config& config) {
     DnsResolverSettings settings;
     Result<std::vector<std::string>> servers = config.get_list("postern_dns_servers");

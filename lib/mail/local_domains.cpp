@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "config/inet_protocols.hpp"
 #include "config/machine_defaults.hpp"
 #include "mail/host_syntax.hpp"
 #include "util/log.hpp"
@@ -15,32 +16,7 @@
 namespace postern {
 namespace {
 
-struct Families {
-    bool ipv4 = true;
-    bool ipv6 = true;
-};
-
-Result<Families> read_families(const Config& config) {
-    Result<std::vector<std::string>> words = config.get_list("inet_protocols");
-    if (!words)
-        return words.error();
-    Families families{false, false};
-    for (const std::string& word : *words) {
-        std::string name = lowercase(word);
-        if (name == "all") {
-            families = {true, true};
-        } else if (name == "ipv4") {
-            families.ipv4 = true;
-        } else if (name == "ipv6") {
-            families.ipv6 = true;
-        } else {
-            return Error(ErrorKind::config, "bad inet_protocols parameter value: " + word);
-        }
-    }
-    return families;
-}
-
-bool wanted(const Families& families, int family) {
+bool wanted(const AddressFamilies& families, int family) {
     return family == AF_INET ? families.ipv4 : families.ipv6;
 }
 
@@ -52,7 +28,7 @@ bool is_loopback(const HostAddress& address) {
     return address.bytes == kLoopback6;
 }
 
-std::vector<HostAddress> interface_addresses(const Families& families, bool loopback_only) {
+std::vector<HostAddress> interface_addresses(const AddressFamilies& families, bool loopback_only) {
     std::vector<HostAddress> found;
     for (const InterfaceAddress& each : local_interface_addresses()) {
         HostAddress address;
@@ -68,7 +44,7 @@ std::vector<HostAddress> interface_addresses(const Families& families, bool loop
 
 // The addresses one parameter (inet_interfaces or proxy_interfaces) names.
 Result<std::vector<HostAddress>> listed_addresses(const Config& config, std::string_view parameter,
-                                                  const Families& families) {
+                                                  const AddressFamilies& families) {
     Result<std::vector<std::string>> words = config.get_list(parameter);
     if (!words)
         return words.error();
@@ -125,7 +101,7 @@ Result<LocalDomains> LocalDomains::open(const Config& config, const MapListOptio
     if (!list)
         return list.error();
     local.mydestination_ = std::move(*list);
-    Result<Families> families = read_families(config);
+    Result<AddressFamilies> families = read_address_families(config);
     if (!families)
         return families.error();
     for (std::string_view parameter : {"inet_interfaces", "proxy_interfaces"}) {

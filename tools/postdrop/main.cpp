@@ -77,17 +77,6 @@ Options parse_command_line(int argc, char** argv) {
     return options;
 }
 
-// Descriptors 0, 1 and 2 open, so that nothing opened later lands on them.
-void ensure_standard_descriptors() {
-    for (int fd = 0; fd <= 2; ++fd) {
-        if (::fcntl(fd, F_GETFD) != -1)
-            continue;
-        Fd null(::open("/dev/null", O_RDWR));
-        if (null.get() == fd)
-            null.release();
-    }
-}
-
 std::string required(const Config& config, const char* name) {
     Result<std::string> value = config.get(name);
     if (!value)

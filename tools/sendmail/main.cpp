@@ -46,16 +46,6 @@ std::string program_name(const char* argv0) {
     return slash != nullptr ? slash + 1 : argv0;
 }
 
-void ensure_standard_descriptors() {
-    for (int fd = 0; fd <= 2; ++fd) {
-        if (::fcntl(fd, F_GETFD) != -1)
-            continue;
-        Fd null(::open("/dev/null", O_RDWR));
-        if (null.get() == fd)
-            null.release();
-    }
-}
-
 std::string required(const Config& config, const char* name) {
     Result<std::string> value = config.get(name);
     if (!value)
