@@ -9,7 +9,9 @@ byte (7-bit, 8-bit, long lines, 20 MB), mbox delivery in mail_spool_directory, a
 :include:, |command, /file, owner- and user+ext, ~/.forward, a DSN for an unknown user
 (parsed with python's email module), a command that fails temporarily (deferred/, the reason
 in `postqueue -p`, delivered after `postqueue -f`), expiry after maximal_queue_lifetime, and
-a qmgr killed with SIGKILL in the middle of deliveries.
+a qmgr killed with SIGKILL in the middle of deliveries; and notify_classes (postmaster
+copies of bounces, double bounces to 2bounce_notice_recipient, none by default) and
+mailbox_delivery_lock (an mbox held with fcntl or a dot-lock defers, then delivers).
 
 The test users (postern-dlv1..3, homes under /home) are created when missing and their
 mail is removed before and after each test, so the test can run again on the same machine.
@@ -436,6 +438,134 @@ def test_mail_older_than_maximal_queue_lifetime_bounces():
         check(log.count("status=deferred") >= 1, log)
         check("status=expired, returned to sender" in log, log)
         check(not os.path.exists(os.path.join(instance.out, "flaky.out")), "delivered anyway")
+
+
+NOTICES = """\
+notify_classes = bounce, 2bounce
+bounce_notice_recipient = postern-dlv1@test.example
+2bounce_notice_recipient = postern-dlv2@test.example
+"""
+
+
+def test_notify_classes_send_postmaster_copies_and_double_bounces():
+    with DeliveryInstance(main_cf=NOTICES) as instance:
+        instance.start()
+        # A bounce to a real sender: the sender gets the report, bounce_notice_recipient a
+        # copy with the headers only.
+        instance.sendmail(["-f", "postern-dlv3@test.example", "nosuchuser@test.example"],
+                          message("copied", b"secret body\n"))
+        sender_notice = instance.wait_mail("postern-dlv3")
+        copy = instance.wait_mail("postern-dlv1")
+        # A bounce that cannot be returned (its sender is unknown too): the double bounce
+        # goes to 2bounce_notice_recipient, and nothing loops.
+        instance.sendmail(["-f", "ghost@test.example", "nosuchuser2@test.example"],
+                          message("twice", b"double body\n", sender="ghost@test.example"))
+        double = instance.wait_mail("postern-dlv2")
+        instance.wait_for_queue_empty()
+        check(len(sender_notice) == 1 and len(copy) == 1 and len(double) == 1,
+              f"{len(sender_notice)} sender notices, {len(copy)} copies, {len(double)} doubles")
+        report = email.message_from_bytes(copy[0], policy=email.policy.compat32)
+        check(report["Subject"] == "Postmaster Copy: Undelivered Mail", report["Subject"])
+        check(report.get_content_type() == "multipart/report", report.get_content_type())
+        parts = report.get_payload()
+        check(parts[2].get_content_type() == "text/rfc822-headers", parts[2].get_content_type())
+        check("Subject: copied" in parts[2].get_payload()
+              and "secret body" not in parts[2].get_payload(), parts[2].get_payload())
+        check(parts[1].get_payload()[1]["Final-Recipient"] == "rfc822; nosuchuser@test.example",
+              str(parts[1].get_payload()[1]))
+        lines, _ = split_message(copy[0])
+        check("Return-Path: <double-bounce@test.example>" in lines, lines[:4])
+
+        report = email.message_from_bytes(double[0], policy=email.policy.compat32)
+        check(report.get_content_type() == "multipart/report", report.get_content_type())
+        check(report["To"] == "postern-dlv2@test.example", report["To"])
+        status = report.get_payload()[1].get_payload()[1]
+        check(status["Final-Recipient"] == "rfc822; ghost@test.example", str(status))
+        check(status["Action"] == "failed", str(status))
+        check(not instance.mail_of("postern-dlv3")[1:], "the first sender got more notices")
+
+
+def test_default_notify_classes_send_no_copies():
+    recipients = ("bounce_notice_recipient = postern-dlv1@test.example\n"
+                  "2bounce_notice_recipient = postern-dlv1@test.example\n")
+    with DeliveryInstance(main_cf=recipients) as instance:
+        instance.start()
+        instance.sendmail(["-f", "postern-dlv3@test.example", "nosuchuser@test.example"],
+                          message("not copied", b"body\n"))
+        instance.sendmail(["-f", "ghost@test.example", "nosuchuser2@test.example"],
+                          message("dropped", b"body\n", sender="ghost@test.example"))
+        instance.wait_mail("postern-dlv3")
+        wait_until(lambda: instance.log().count("status=bounced") == 3, timeout=30,
+                   what="both messages and the bounce to ghost bounced", log=instance.log)
+        instance.wait_for_queue_empty()
+        # Without "bounce" or "2bounce" in notify_classes (the default is resource,
+        # software), the postmaster gets neither a copy nor the double bounce.
+        check(not instance.mail_of("postern-dlv1"), "a postmaster notice was sent")
+
+
+LOCKED = """\
+home_mailbox =
+mailbox_delivery_lock = fcntl, dotlock
+deliver_lock_attempts = 2
+deliver_lock_delay = 1s
+minimal_backoff_time = 1h
+maximal_backoff_time = 1h
+queue_run_delay = 1h
+"""
+
+
+def locked_mailbox_defers_then_delivers(instance, hold, release, reason):
+    """Delivery to a mailbox somebody else holds locked waits deliver_lock_attempts times
+    deliver_lock_delay, then defers with the reason; once the lock is gone, postqueue -f
+    delivers, and the holder's content is intact."""
+    path = os.path.join(instance.mail_root, "postern-dlv2")
+    with open(path, "wb") as mbox_file:
+        mbox_file.write(b"From someone  Thu Dec  3 10:00:00 2026\nSubject: before\n\nold\n\n")
+    os.chown(path, pwd.getpwnam("postern-dlv2").pw_uid, -1)
+    holder = hold(path)
+    try:
+        instance.sendmail(["-f", "postern-dlv3@test.example", "postern-dlv2@test.example"],
+                          message("locked out", b"waited\n"))
+        wait_until(lambda: instance.queue_files("deferred"), timeout=30,
+                   what="the message deferred", log=instance.log)
+        listing = instance.postqueue("-p")
+        check(reason.format(path=path) in listing, listing)
+        with open(path, "rb") as mbox_file:
+            check(b"locked out" not in mbox_file.read(), "delivered under somebody's lock")
+    finally:
+        release(holder)
+    instance.postqueue("-f")
+    wait_until(lambda: b"Subject: locked out" in open(path, "rb").read(), timeout=30,
+               what="delivery after the lock went away", log=instance.log)
+    instance.wait_for_queue_empty()
+    messages = list(mailbox.mbox(path))
+    check([m["Subject"] for m in messages] == ["before", "locked out"],
+          [m["Subject"] for m in messages])
+
+
+def test_mailbox_delivery_lock_fcntl():
+    import fcntl
+
+    def hold(path):
+        holder = open(path, "r+b")
+        fcntl.lockf(holder, fcntl.LOCK_EX)
+        return holder
+
+    with DeliveryInstance(main_cf=LOCKED) as instance:
+        instance.start()
+        locked_mailbox_defers_then_delivers(instance, hold, lambda holder: holder.close(),
+                                            "unable to lock for exclusive access")
+
+
+def test_mailbox_delivery_lock_dotlock():
+    def hold(path):
+        open(path + ".lock", "w").close()
+        return path + ".lock"
+
+    with DeliveryInstance(main_cf=LOCKED) as instance:
+        instance.start()
+        locked_mailbox_defers_then_delivers(
+            instance, hold, os.unlink, "unable to create lock file {path}.lock: File exists")
 
 
 SLOW = """\

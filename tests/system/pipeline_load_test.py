@@ -3,12 +3,11 @@
 at once (sendmail → postdrop → pickup → cleanup → qmgr → trivial-rewrite → local) must all
 land in the recipients' Maildirs, each exactly once, and the queue must end empty.
 
-N comes from POSTERN_LOAD_MESSAGES. Issue 7 asks for 10,000 (POSTERN_LOAD_MESSAGES=10000
-meson test pipeline-load, with a longer --timeout-multiplier); the default, 1,000, is what
-the ASan build on the 2-core development machine finishes in about two minutes while other
-builds run (measured: 1,000 in 125 s; 10,000 in 596 s, 17 a second, all delivered once; at
-load average 20-30 from other builds, bound by CPU, not by delivery: the Maildirs keep up
-with submission).
+N comes from POSTERN_LOAD_MESSAGES. Issue 7 asks for 10,000: tests/meson.build registers
+this test twice, as pipeline-load (1,000, the default, run in the ASan build) and as
+pipeline-load-10000 in the 'load' suite, which scripts/test runs on the optimized build
+(measured on the 2-core development machine: 10,000 in 69 s, 145 a second, all delivered
+once, while two other builds ran; 1,000 take about two minutes under ASan).
 Messages go round-robin to four local users (postern-load1..4, homes under /home, created
 when missing); every message carries its number in its Subject, and the test counts the
 numbers it finds in each Maildir.
