@@ -18,14 +18,8 @@ Error entry_error(const MasterCf& master_cf, const MasterCfEntry& entry, const s
                  master_cf.path + ": line " + std::to_string(entry.first_line) + ": " + text);
 }
 
-bool wants_family(const std::vector<std::string>& protocols, int family) {
-    for (const std::string& protocol : protocols) {
-        if (protocol == "all")
-            return true;
-        if ((protocol == "ipv4" && family == AF_INET) || (protocol == "ipv6" && family == AF_INET6))
-            return true;
-    }
-    return false;
+bool wants_family(const AddressFamilies& families, int family) {
+    return (family == AF_INET && families.ipv4) || (family == AF_INET6 && families.ipv6);
 }
 
 std::string address_text(const sockaddr* address, int port) {
@@ -71,7 +65,7 @@ Status add_host_addresses(std::string_view host, int port, const MasterSettings&
         return Error(ErrorKind::config, "host/service " + name + "/" + port_text +
                                             " not found: " + gai_strerror(status));
     for (addrinfo* each = found; each != nullptr; each = each->ai_next) {
-        if (!wants_family(settings.inet_protocols, each->ai_family))
+        if (!wants_family(settings.address_families, each->ai_family))
             continue;
         InetAddress address;
         std::memcpy(&address.address, each->ai_addr, each->ai_addrlen);
@@ -236,19 +230,19 @@ Result<MasterSettings> read_master_settings(const Config& config) {
         *text.target = *value;
     }
     Result<std::vector<std::string>> interfaces = config.get_list("inet_interfaces");
-    Result<std::vector<std::string>> protocols = config.get_list("inet_protocols");
+    Result<AddressFamilies> families = read_address_families(config);
     Result<int64_t> limit = config.get_integer("default_process_limit");
     Result<int64_t> throttle = config.get_time_seconds("service_throttle_time");
     if (!interfaces)
         return interfaces.error();
-    if (!protocols)
-        return protocols.error();
+    if (!families)
+        return families.error();
     if (!limit)
         return limit.error();
     if (!throttle)
         return throttle.error();
     settings.inet_interfaces = *interfaces;
-    settings.inet_protocols = *protocols;
+    settings.address_families = *families;
     settings.default_process_limit = static_cast<int>(*limit);
     settings.service_throttle_time = static_cast<int>(*throttle);
     return settings;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/inet_protocols.hpp"
 #include "config/master_cf.hpp"
 #include "util/result.hpp"
 
@@ -55,7 +56,7 @@ struct MasterSettings {
     std::string daemon_directory;
     std::string data_directory;
     std::vector<std::string> inet_interfaces;
-    std::vector<std::string> inet_protocols;
+    AddressFamilies address_families;  // inet_protocols
     int default_process_limit = 100;
     int service_throttle_time = 60;
     bool debug = false;  // master -d: children get -d

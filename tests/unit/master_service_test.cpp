@@ -15,7 +15,7 @@ MasterSettings test_settings() {
     settings.queue_directory = "/var/spool/postfix";
     settings.daemon_directory = "/usr/libexec/postern";
     settings.inet_interfaces = {"loopback-only"};
-    settings.inet_protocols = {"ipv4"};
+    settings.address_families = {true, false};
     settings.default_process_limit = 100;
     return settings;
 }
@@ -99,7 +99,7 @@ TEST_CASE("master service: inet addresses", "[master]") {
     }
     SECTION("host:port and [v6]:port") {
         MasterSettings settings = test_settings();
-        settings.inet_protocols = {"all"};
+        settings.address_families = {true, true};
         auto services = resolve(
             "127.0.0.2:587 inet n - n - - smtpd\n"
             "[::1]:587 inet n - n - - smtpd\n",
