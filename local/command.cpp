@@ -128,7 +128,9 @@ std::vector<std::string> words_of(std::string_view command) {
         environment.push_back(const_cast<char*>(entry.c_str()));
     environment.push_back(nullptr);
     std::vector<std::string> words;
-    if (!spec.shell.empty()) {
+    if (!spec.argv.empty()) {
+        words = spec.argv;
+    } else if (!spec.shell.empty()) {
         words = words_of(spec.shell);
         words.push_back("-c");
         words.push_back(spec.command);
@@ -233,8 +235,14 @@ int reap(pid_t pid, Clock::time_point deadline, bool& timed_out) {
             return status;
         if (timed_out || Clock::now() >= deadline) {
             timed_out = true;
+            // The command runs as another user than our effective mail_owner: only root
+            // may kill it (real root, so seteuid(0) is allowed), then mail_owner again.
+            uid_t effective = ::geteuid();
+            bool raised = effective != 0 && ::getuid() == 0 && ::seteuid(0) == 0;
             ::kill(-pid, SIGKILL);
             ::kill(pid, SIGKILL);
+            if (raised && ::seteuid(effective) != 0)
+                log_fatal("cannot restore effective uid %d", static_cast<int>(effective));
             while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
             }
             return status;

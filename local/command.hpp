@@ -43,6 +43,9 @@ struct CommandSpec {
     std::vector<std::string> environment;  // "NAME=value", complete
     std::string working_directory;         // empty: stay where local is (queue_directory)
     std::string shell;                     // local_command_shell; empty: Postfix's rule
+    // pipe(8): the words to execute as they are (no shell); `command` then names the
+    // command in reports. Empty: `command` is run by the rule above.
+    std::vector<std::string> argv;
     std::chrono::seconds time_limit{1000};
     size_t output_limit = 2048;  // bytes of output kept for the report
 };

@@ -87,8 +87,10 @@ std::string envelope_headers(const CopyOptions& options) {
     if (options.from_line)
         out += from_line(options);
     // The null sender stays <>: quoting would turn it into <"">.
-    out += "Return-Path: <" +
-           (options.sender.empty() ? std::string() : externalize_address(options.sender)) + ">\n";
+    if (options.return_path)
+        out += "Return-Path: <" +
+               (options.sender.empty() ? std::string() : externalize_address(options.sender)) +
+               ">\n";
     if (!options.original.empty())
         out += "X-Original-To: " + externalize_address(options.original) + "\n";
     if (options.delivered_to)

@@ -56,6 +56,7 @@ struct CopyOptions {
     bool quote_from = false;  // ">From " quoting (mbox and /file only)
     bool blank_line = false;  // an empty line after the message (mbox and /file)
     bool delivered_to = false;
+    bool return_path = true;    // pipe(8) writes it only with flag R
     std::string sender;         // internal form; empty: the null sender
     std::string original;       // X-Original-To; empty: no header
     std::string delivered;      // Delivered-To's address

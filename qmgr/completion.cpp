@@ -49,7 +49,10 @@ void QueueManager::run_completions() {
             complete(*message);
 }
 
+// Past its lifetime, or postsuper -e/-f marked it (before it became active or since).
 bool QueueManager::expired(const QueueMessage& message, time_t now) const {
+    if (message.forced_expire || active_file_forced_to_expire(message.id))
+        return true;
     auto lifetime = message.envelope.sender.empty() ? settings_.bounce_queue_lifetime
                                                     : settings_.maximal_queue_lifetime;
     return now >= message_age_base(message) + lifetime.count();

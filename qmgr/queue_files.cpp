@@ -95,7 +95,17 @@ ActivatedFile activate_queue_file(const QueueHashing& hashing, const std::string
             log_warning("%s", saved.error().message().c_str());
         return ActivatedFile{ActivationOutcome::corrupt, {}};
     }
-    return ActivatedFile{ActivationOutcome::activated, std::move(*envelope)};
+    ActivatedFile activated{ActivationOutcome::activated, std::move(*envelope)};
+    struct stat info {};
+    activated.forced_expire =
+        ::fstat(reader->fd(), &info) == 0 && (info.st_mode & kQueueFileModeExpire) != 0;
+    return activated;
+}
+
+bool active_file_forced_to_expire(std::string_view queue_id) {
+    struct stat info {};
+    return ::lstat(active_path(queue_id).c_str(), &info) == 0 &&
+           (info.st_mode & kQueueFileModeExpire) != 0;
 }
 
 Status move_active_file(const QueueHashing& hashing, std::string_view queue_id,

@@ -44,6 +44,8 @@ enum class ActivationOutcome {
 struct ActivatedFile {
     ActivationOutcome outcome = ActivationOutcome::gone;
     QueueEnvelope envelope;  // when activated
+    // postsuper -e/-f marked it (kQueueFileModeExpire): return it to the sender, no delivery.
+    bool forced_expire = false;
 };
 
 // How long a file that could not be taken (locked, I/O error) waits in incoming/.
@@ -66,6 +68,9 @@ Status remove_active_file(std::string_view queue_id);
 // Writes `value` into the W record at `offset` of active/ID, in place ("%15ld"), and
 // syncs the file. The record must be there as the reader found it.
 Status update_warning_time(std::string_view queue_id, int64_t offset, int64_t value);
+
+// Whether postsuper -e/-f marked active/ID while it was being delivered.
+bool active_file_forced_to_expire(std::string_view queue_id);
 
 // Whether QUEUE/.../ID exists (a defer, bounce or trace log).
 bool queue_log_exists(const QueueHashing& hashing, std::string_view log_queue,

@@ -22,6 +22,9 @@ using std::chrono::milliseconds;
 // Files taken into active/ per turn of the event loop: replies wait no longer than this.
 constexpr int kFeedPerTurn = 100;
 
+// The reason postsuper -e/-f gives a recipient that was not deferred before (Postfix's).
+constexpr std::string_view kAdministrativelyExpired = "message is administratively expired";
+
 bool is_double_bounce(const ResolveReply& reply, std::string_view double_bounce) {
     if (double_bounce.empty() || reply.address_class() != AddressClass::local)
         return false;
@@ -183,8 +186,11 @@ void QueueManager::activate(const ScanCandidate& candidate, const std::string& q
         arm_incoming_retry();
     if (file.outcome != ActivationOutcome::activated)
         return;
-    // The defer log belongs to the previous attempt; this one writes its own.
-    if (Status removed = remove_bounce_log(".", settings_.hashing, "defer", candidate.queue_id);
+    // The defer log belongs to the previous attempt; this one writes its own. A message
+    // forced to expire makes no attempt: the log's reasons go back to the sender.
+    if (Status removed = file.forced_expire ? Status{}
+                                            : remove_bounce_log(".", settings_.hashing, "defer",
+                                                                candidate.queue_id);
         !removed)
         log_warning("%s", removed.error().message().c_str());
     MessageHandle handle = next_handle_++;
@@ -196,10 +202,48 @@ void QueueManager::activate(const ScanCandidate& candidate, const std::string& q
                      shown_address(envelope.sender, settings_.external_log_addresses).c_str(),
                      static_cast<long long>(envelope.size.content_size),
                      static_cast<long long>(envelope.size.recipient_count));
+    message->forced_expire = file.forced_expire;
     QueueMessage& active = *messages_.emplace(handle, std::move(message)).first->second;
-    assign(active);
+    if (active.forced_expire)
+        return_forced_expired(active);
+    else
+        assign(active);
     if (active.outstanding == 0)
         complete_soon(active);
+}
+
+// postsuper -e/-f: no delivery; complete() returns the message to its sender through the
+// expiry path (expired() is true for it). A recipient the previous attempt deferred keeps
+// that reason, from the defer log; the others are deferred now with Postfix's reason.
+void QueueManager::return_forced_expired(QueueMessage& message) {
+    std::vector<BounceLogRecord> earlier;
+    if (auto log = read_bounce_log(".", settings_.hashing, "defer", message.id); log)
+        earlier = std::move(*log);
+    auto reported = [&earlier](const QueueRecipient& recipient) {
+        return std::any_of(earlier.begin(), earlier.end(), [&recipient](const auto& record) {
+            return record.offset > 0 ? record.offset == recipient.offset
+                                     : record.recipient == recipient.address;
+        });
+    };
+    std::vector<uint32_t> fresh;
+    size_t already_deferred = 0;
+    const auto& recipients = message.envelope.recipients;
+    for (uint32_t i = 0; i < recipients.size(); ++i) {
+        if (recipients[i].status != RecipientStatus::pending)
+            continue;
+        ++message.outstanding;
+        if (reported(recipients[i]))
+            ++already_deferred;
+        else
+            fresh.push_back(i);
+    }
+    recipients_in_memory_ += message.outstanding;
+    if (already_deferred > 0)
+        message.deferred = true;
+    if (!fresh.empty())
+        defer_directly(message, status_from_text(kAdministrativelyExpired, "4.7.0"), fresh);
+    if (already_deferred > 0)
+        recipients_finished(message, already_deferred);
 }
 
 QueueManager::Route QueueManager::redirect_route(std::string_view transport,

@@ -34,7 +34,10 @@
 //   - the expiry check (maximal_queue_lifetime, bounce_queue_lifetime for the null
 //     sender) and the delay warning (the W record's time) follow an attempt that left
 //     recipients deferred; the backoff is the message's age, between minimal_backoff_time
-//     and maximal_backoff_time, so the time between attempts doubles.
+//     and maximal_backoff_time, so the time between attempts doubles;
+//   - a message postsuper -e/-f marked (kQueueFileModeExpire) is not delivered: it is
+//     "expired" at once, its recipients keeping the previous attempt's deferral reason
+//     or getting "message is administratively expired" (return_forced_expired).
 #pragma once
 
 #include <chrono>
@@ -143,6 +146,7 @@ class QueueManager {
     void ask_bounce(QueueMessage& message, const std::string& service, std::string_view request,
                     std::string_view log, std::function<void(QueueMessage&, bool)> then);
     bool expired(const QueueMessage& message, time_t now) const;
+    void return_forced_expired(QueueMessage& message);
     bool warning_due(const QueueMessage& message, time_t now) const;
 
     EventLoop& loop_;

@@ -40,6 +40,7 @@ struct QueueMessage {
     std::vector<std::string> delivery_addresses;
     QueueTime active_time;       // when it entered active/ (the end of delays=a)
     bool flushed = false;        // taken with 'A' (postqueue -f): defer_transports deliver
+    bool forced_expire = false;  // postsuper -e/-f: returned to the sender, not delivered
     std::string encoding;        // A encoding=...
     DeliveryClient client;       // A log_client_*... for the agents
     int64_t delivery_flags = 0;  // delivery_flag::*

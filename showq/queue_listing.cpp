@@ -298,7 +298,7 @@ std::optional<ShowqMessage> read_queued_message(const ShowqSettings& settings,
     if (state.message.arrival_time <= 0)
         state.message.arrival_time = static_cast<int64_t>(info->st_mtime);
     state.message.message_size = state.size ? *state.size : static_cast<int64_t>(info->st_size);
-    state.message.forced_expire = (info->st_mode & S_IXGRP) != 0;
+    state.message.forced_expire = (info->st_mode & kQueueFileModeExpire) != 0;
     add_recipients(state, id, settings);
     return std::move(state.message);
 }

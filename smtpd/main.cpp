@@ -20,6 +20,8 @@
 #include <memory>
 #include <optional>
 
+#include "dns/client_name.hpp"
+#include "dns/dns.hpp"
 #include "mail/address.hpp"
 #include "mail/local_domains.hpp"
 #include "mail/mail_date.hpp"
@@ -27,6 +29,7 @@
 #include "maps/search.hpp"
 #include "net/smtp_stream.hpp"
 #include "net/tcp_connect.hpp"
+#include "queue/flush_client.hpp"
 #include "server/single_server.hpp"
 #include "smtpd/cleanup_sink.hpp"
 #include "smtpd/restrictions.hpp"
@@ -47,6 +50,12 @@ namespace {
 struct Smtpd {
     SmtpdSettings settings;
     std::unique_ptr<AddressResolver> resolver;
+    // The client name at connect and the DNS lists (postern_dns_servers), made before
+    // the chroot so that c-ares has read its configuration.
+    std::unique_ptr<DnsResolver> dns;
+    // ETRN: fast_flush_domains, checked before the flush service is asked.
+    std::optional<FastFlushDomains> flush_domains;
+    FlushClientSettings flush;
     std::unique_ptr<Restrictions> restrictions;
     std::unique_ptr<CleanupSinkFactory> sinks;
     std::optional<TlsContext> tls;
@@ -146,6 +155,13 @@ Status open_smtpd(ServerContext& context) {
     if (!resolver)
         return resolver.error();
     daemon->resolver = std::move(*resolver);
+    auto dns_settings = read_dns_resolver_settings(context.config);
+    if (!dns_settings)
+        return dns_settings.error();
+    auto dns = DnsResolver::create(*dns_settings);
+    if (!dns)
+        return dns.error();
+    daemon->dns = std::move(*dns);
     AddressResolver* classifier = daemon->resolver.get();
     auto local_recipients = open_local_recipient_check(context.config, classifier);
     if (!local_recipients)
@@ -153,7 +169,7 @@ Status open_smtpd(ServerContext& context) {
     auto restrictions = Restrictions::open(
         context.config,
         [classifier](std::string_view domain) { return classifier->classify_domain(domain); },
-        *local_recipients);
+        *local_recipients, daemon->dns.get());
     if (!restrictions)
         return restrictions.error();
     daemon->restrictions = std::move(*restrictions);
@@ -164,20 +180,44 @@ Status open_smtpd(ServerContext& context) {
         "public/" + *cleanup_service,
         std::chrono::duration_cast<std::chrono::milliseconds>(daemon->settings.ipc_timeout),
         daemon->settings.line_length_limit);
+    auto flush_domains = FastFlushDomains::from_config(context.config);
+    if (!flush_domains)
+        return flush_domains.error();
+    daemon->flush_domains.emplace(std::move(*flush_domains));
+    // Relative, like public/cleanup: the process runs in the queue directory, chrooted
+    // or not.
+    daemon->flush.queue_directory = ".";
+    daemon->flush.timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(daemon->settings.ipc_timeout);
+    daemon->flush.domains = &*daemon->flush_domains;
     if (auto tls = open_tls(*daemon, context.config); !tls)
         return tls;
     smtpd_state = daemon.release();
     return {};
 }
 
-ClientIdentity identify_client(int fd) {
+// The client's address and, with smtpd_peername_lookup, its names (before the greeting:
+// "connect from name[address]").
+ClientIdentity identify_client(const Smtpd& daemon, int fd) {
     ClientIdentity client;
     client.address = socket_peer_address(fd);
     if (client.address.empty())
         client.address = "127.0.0.1";  // -S: stdin is not a socket
+    // An IPv4 client on an IPv6 socket is named and checked as IPv4, as in Postfix.
+    if (client.address.rfind("::ffff:", 0) == 0 && client.address.find('.') != std::string::npos)
+        client.address = client.address.substr(7);
     client.port = std::to_string(socket_peer_port(fd));
     if (client.address.find(':') != std::string::npos)
         client.address_type = "ipv6";
+    auto address = parse_host_address(client.address);
+    if (daemon.settings.peername_lookup && daemon.dns && address) {
+        auto deadline = DnsResolver::Clock::now() + daemon.settings.timeout;
+        ClientName names = lookup_client_name(*daemon.dns, *address, AddressFamilies{}, deadline);
+        client.name = names.name;
+        client.name_status = names.name_status;
+        client.reverse_name = names.reverse_name;
+        client.reverse_name_status = names.reverse_name_status;
+    }
     return client;
 }
 
@@ -194,7 +234,8 @@ class Conversation {
         : daemon_(daemon),
           stream_(Fd(::dup(client.input_fd())), daemon.settings.line_length_limit),
           sasl_(connect_sasl(daemon, client.input_fd())),
-          session_(daemon.settings, identify_client(client.input_fd()), services(), sasl_.get()) {}
+          client_(identify_client(daemon, client.input_fd())),
+          session_(daemon.settings, client_, services(), sasl_.get()) {}
 
     Status run() {
         if (daemon_.wrappermode && !start_tls())
@@ -227,6 +268,10 @@ class Conversation {
         };
         services.now = now;
         services.date = [](std::time_t when) { return mail_date(when); };
+        const FlushClientSettings* flush = &daemon_.flush;
+        services.flush_site = [flush](std::string_view site) {
+            return flush_send_site(*flush, site);
+        };
         return services;
     }
 
@@ -258,13 +303,17 @@ class Conversation {
             session_.connection_lost();
             return false;
         }
-        session_.tls_started();
+        std::vector<std::string> received;
+        if (daemon_.settings.tls_received_header && stream_.tls())
+            received =
+                tls_received_header_lines(stream_.tls()->info(), daemon_.settings.tls_ask_ccert);
+        session_.tls_started(std::move(received));
         if (sasl_)
             sasl_->set_secured(daemon_.settings.sasl_tls_security_options);
         return true;
     }
 
-    std::string peer_name() const { return "unknown[" + socket_peer_address(stream_.fd()) + "]"; }
+    std::string peer_name() const { return client_.name_and_address(); }
 
     void receive() {
         if (session_.bdat_remaining() > 0) {
@@ -324,6 +373,7 @@ class Conversation {
     Smtpd& daemon_;
     SmtpStream stream_;
     std::unique_ptr<DovecotSaslSession> sasl_;
+    ClientIdentity client_;
     SmtpSession session_;
 };
 

@@ -2,6 +2,9 @@
 
 #include <cctype>
 
+#include "config/expand.hpp"
+#include "dns/client_name.hpp"
+#include "dns/dnsbl.hpp"
 #include "mail/host_syntax.hpp"
 #include "maps/cidr_map.hpp"
 #include "maps/search.hpp"
@@ -31,7 +34,49 @@ struct Codes {
     int non_fqdn = 504;
     int invalid_hostname = 501;
     int unknown_local = 550;
+    int unknown_client = 450;
+    int unknown_address = 450;
+    int unknown_hostname = 450;
+    int rbl = 554;
 };
+
+// The names a DNSBL reply template (default_rbl_reply, rbl_reply_maps) may use. Values
+// come from the network (the TXT reason, names): they are substituted once, never
+// expanded again.
+class RblTemplateSource : public ParameterSource {
+  public:
+    std::map<std::string, std::string, std::less<>> values;
+    std::optional<std::string_view> raw_value(std::string_view name) const override {
+        auto found = values.find(name);
+        if (found == values.end() || found->second.empty())
+            return std::nullopt;
+        return std::string_view(found->second);
+    }
+};
+
+// The three-digit code at the start of `text` and the enhanced code after it, if any;
+// `text` keeps the rest.
+SmtpReplyText split_reply(std::string_view text, int fallback_code) {
+    SmtpReplyText reply;
+    reply.code = fallback_code;
+    if (text.size() >= 3 && (text[0] == '4' || text[0] == '5') &&
+        std::isdigit(static_cast<unsigned char>(text[1])) &&
+        std::isdigit(static_cast<unsigned char>(text[2])) && (text.size() == 3 || text[3] == ' ')) {
+        reply.code = std::stoi(std::string(text.substr(0, 3)));
+        text = trim(text.substr(3));
+    }
+    char klass = static_cast<char>('0' + reply.code / 100);
+    reply.enhanced = std::string(1, klass) + ".7.1";
+    size_t space = text.find(' ');
+    std::string_view first = text.substr(0, space);
+    if (first.size() >= 5 && first[0] == klass && first[1] == '.' &&
+        first.find_first_not_of("0123456789.") == std::string_view::npos) {
+        reply.enhanced = std::string(first);
+        text = space == std::string_view::npos ? std::string_view{} : trim(text.substr(space));
+    }
+    reply.text = std::string(text);
+    return reply;
+}
 
 const char* stage_parameter(RestrictionStage stage) {
     switch (stage) {
@@ -82,6 +127,18 @@ bool takes_table(std::string_view name) {
            name == "check_reverse_client_hostname_access";
 }
 
+// "a" of "a@b" (the whole address without "@").
+std::string_view local_part_of(std::string_view address) {
+    return address.substr(0, address.rfind('@'));
+}
+
+bool takes_dns_site(std::string_view name) {
+    return name == "reject_rbl_client" || name == "permit_dnswl_client" ||
+           name == "reject_rhsbl_client" || name == "reject_rhsbl_reverse_client" ||
+           name == "reject_rhsbl_helo" || name == "reject_rhsbl_sender" ||
+           name == "reject_rhsbl_recipient" || name == "permit_rhswl_client";
+}
+
 }  // namespace
 
 struct Restrictions::Impl {
@@ -97,6 +154,9 @@ struct Restrictions::Impl {
     std::string myhostname;
     bool reject_unlisted_recipient = true;
     ParentStyle access_parent_style = ParentStyle::dot_prefix;
+    DnsResolver* dns = nullptr;
+    std::string default_rbl_reply;
+    std::unique_ptr<MapList> rbl_reply_maps;
 
     // The evaluation of one request.
     struct Request {
@@ -120,6 +180,14 @@ struct Restrictions::Impl {
                           int depth);
     Outcome unauth_destination(Request& request, bool defer);
     Outcome unlisted_recipient(Request& request);
+    Outcome unknown_client(Request& request, int status, std::string_view what);
+    Outcome unknown_address(Request& request, const std::string& address, bool sender);
+    Outcome unknown_helo(Request& request);
+    // MX, then A/AAAA: ok, or the failure of the last lookup.
+    std::optional<DnsFailure> domain_failure(const std::string& domain, bool want_mx);
+    Outcome dns_list(std::string_view restriction, std::string_view site_text, Request& request);
+    Outcome rbl_reject(Request& request, const std::string& domain, std::string_view rbl_class,
+                       const std::string& what, const std::string& reason);
     Result<bool> in_mynetworks(std::string_view address);
 
     static std::string reply_name(const Request& request);
@@ -325,6 +393,24 @@ Outcome Restrictions::Impl::run_one(const std::vector<std::string>& words, size_
                              "<" + facts.recipient +
                                  ">: Recipient address rejected: need fully-qualified address");
         }
+    } else if (name == "reject_unknown_client_hostname" || name == "reject_unknown_client") {
+        outcome = unknown_client(request, facts.client_name_status, "hostname");
+    } else if (name == "reject_unknown_reverse_client_hostname") {
+        outcome = unknown_client(request, facts.reverse_client_name_status, "reverse hostname");
+    } else if (name == "reject_unknown_sender_domain") {
+        if (facts.sender)
+            outcome = unknown_address(request, *facts.sender, true);
+    } else if (name == "reject_unknown_recipient_domain") {
+        if (!facts.recipient.empty())
+            outcome = unknown_address(request, facts.recipient, false);
+    } else if (name == "reject_unknown_helo_hostname" || name == "reject_unknown_hostname") {
+        outcome = unknown_helo(request);
+    } else if (takes_dns_site(name)) {
+        if (index + 1 >= words.size()) {
+            log_warning("restriction %s requires a domain name argument", name.c_str());
+            return reject(request, 451, "4.3.5", "Server configuration error");
+        }
+        outcome = dns_list(name, words[++index], request);
     } else if (takes_table(name)) {
         if (index + 1 >= words.size()) {
             log_warning("restriction %s requires a table argument", name.c_str());
@@ -380,6 +466,224 @@ Outcome Restrictions::Impl::unlisted_recipient(Request& request) {
     return reject(request, codes.unknown_local, "5.1.1",
                   "<" + request.facts.recipient +
                       ">: Recipient address rejected: User unknown in local recipient table");
+}
+
+// reject_unknown_client_hostname and reject_unknown_reverse_client_hostname: a permanent
+// failure gets unknown_client_reject_code, a temporary one 450, as in Postfix.
+Outcome Restrictions::Impl::unknown_client(Request& request, int status, std::string_view what) {
+    if (status == 2)
+        return Outcome::dunno;
+    int code = status == 4 ? 450 : codes.unknown_client;
+    std::string enhanced = std::string(1, static_cast<char>('0' + code / 100)) + ".7.25";
+    return reject(request, code, enhanced,
+                  "Client host rejected: cannot find your " + std::string(what) + ", [" +
+                      request.facts.client_address + "]");
+}
+
+std::optional<DnsFailure> Restrictions::Impl::domain_failure(const std::string& domain,
+                                                             bool want_mx) {
+    if (want_mx) {
+        auto mx = dns->lookup_mx(domain);
+        if (mx || mx.status() != DnsStatus::not_found)
+            return mx ? std::nullopt : std::optional<DnsFailure>(mx.failure());
+    }
+    auto addresses = dns->lookup_addresses(domain, AddressFamilies{});
+    if (addresses)
+        return std::nullopt;
+    return addresses.failure();
+}
+
+// reject_unknown_sender_domain / reject_unknown_recipient_domain: a domain with neither
+// MX nor address records. Domains this server delivers to itself (local and virtual
+// classes) are not looked up, as in Postfix; neither are the null sender, addresses
+// without a domain and address literals.
+Outcome Restrictions::Impl::unknown_address(Request& request, const std::string& address,
+                                            bool sender) {
+    std::string domain = lowercase(address_domain(address));
+    if (!domain.empty() && domain.back() == '.')
+        domain.pop_back();
+    if (domain.empty() || domain.front() == '[')
+        return Outcome::dunno;
+    if (classify) {
+        auto address_class = classify(domain);
+        if (address_class && (*address_class == AddressClass::local ||
+                              *address_class == AddressClass::virtual_alias ||
+                              *address_class == AddressClass::virtual_mailbox))
+            return Outcome::dunno;
+    }
+    if (!dns) {
+        log_warning("reject_unknown_%s_domain: no DNS resolver", sender ? "sender" : "recipient");
+        return reject(request, 451, "4.3.5", "Server configuration error");
+    }
+    const std::string prefix =
+        "<" + address + ">: " + (sender ? "Sender" : "Recipient") + " address rejected: ";
+    auto failure = domain_failure(domain, true);
+    if (!failure)
+        return Outcome::dunno;
+    if (failure->status == DnsStatus::null_mx)
+        return sender ? reject(request, 550, "5.7.27",
+                               prefix + "Domain " + domain + " does not accept mail (nullMX)")
+                      : reject(request, 556, "5.1.10",
+                               prefix + "Domain " + domain + " does not accept mail (nullMX)");
+    int code = failure->temporary() ? 450 : codes.unknown_address;
+    std::string enhanced =
+        std::string(1, static_cast<char>('0' + code / 100)) + (sender ? ".1.8" : ".1.2");
+    return reject(request, code, enhanced, prefix + "Domain not found");
+}
+
+// reject_unknown_helo_hostname: a HELO name with neither address nor MX records.
+Outcome Restrictions::Impl::unknown_helo(Request& request) {
+    const std::string& helo = request.facts.helo;
+    if (helo.empty() || helo.front() == '[' || valid_host_address(helo))
+        return Outcome::dunno;
+    if (!dns) {
+        log_warning("reject_unknown_helo_hostname: no DNS resolver");
+        return reject(request, 451, "4.3.5", "Server configuration error");
+    }
+    auto addresses = dns->lookup_addresses(lowercase(helo), AddressFamilies{});
+    if (addresses)
+        return Outcome::dunno;
+    auto failure = domain_failure(lowercase(helo), true);
+    if (!failure)
+        return Outcome::dunno;
+    int code = failure->temporary() ? 450 : codes.unknown_hostname;
+    std::string enhanced = std::string(1, static_cast<char>('0' + code / 100)) + ".7.1";
+    Request helo_request{RestrictionStage::helo, request.facts, {}, request.warn_only};
+    Outcome outcome = reject(helo_request, code, enhanced,
+                             "<" + helo + ">: Helo command rejected: Host not found");
+    request.verdict = helo_request.verdict;
+    request.warn_only = helo_request.warn_only;
+    return outcome;
+}
+
+// The reply for a listed client: rbl_reply_maps' template for the list's domain, or
+// default_rbl_reply, with $rbl_code, $rbl_class, $rbl_what, $rbl_domain, $rbl_reason.
+Outcome Restrictions::Impl::rbl_reject(Request& request, const std::string& domain,
+                                       std::string_view rbl_class, const std::string& what,
+                                       const std::string& reason) {
+    std::string reply_template = default_rbl_reply;
+    if (rbl_reply_maps) {
+        auto found = rbl_reply_maps->find(domain);
+        if (!found)
+            return reject(request, 451, "4.3.0",
+                          "<" + reply_name(request) + ">: Temporary lookup failure");
+        if (*found)
+            reply_template = **found;
+    }
+    const RestrictionFacts& facts = request.facts;
+    RblTemplateSource source;
+    source.values = {
+        {"rbl_code", std::to_string(codes.rbl)},
+        {"rbl_domain", domain},
+        {"rbl_reason", reason},
+        {"rbl_txt", reason},
+        {"rbl_class", std::string(rbl_class)},
+        {"rbl_what", what},
+        {"client_address", facts.client_address},
+        {"client_name", facts.client_name},
+        {"reverse_client_name", facts.reverse_client_name},
+        {"helo_name", facts.helo},
+        {"sender", facts.sender.value_or("")},
+        {"sender_name", std::string(local_part_of(facts.sender.value_or("")))},
+        {"sender_domain", std::string(address_domain(facts.sender.value_or("")))},
+        {"recipient", facts.recipient},
+        {"recipient_name", std::string(local_part_of(facts.recipient))},
+        {"recipient_domain", std::string(address_domain(facts.recipient))},
+    };
+    ExpandOptions options;
+    options.recursive = false;
+    auto text = expand_value(reply_template, source, options);
+    if (!text) {
+        log_warning("rbl reply template for %s: %s", domain.c_str(),
+                    text.error().message().c_str());
+        return reject(request, 451, "4.3.5", "Server configuration error");
+    }
+    SmtpReplyText reply = split_reply(*text, codes.rbl);
+    return reject(request, reply.code, reply.enhanced, reply.text);
+}
+
+// reject_rbl_client / permit_dnswl_client look up the client address, the reject_rhsbl_*
+// restrictions a name, under the list's zone. A lookup that fails is skipped with a
+// warning, as Postfix's smtpd does.
+Outcome Restrictions::Impl::dns_list(std::string_view restriction, std::string_view site_text,
+                                     Request& request) {
+    auto site = parse_dnsbl_site(site_text);
+    if (!site || !dns) {
+        log_warning("%s %.*s: %s", std::string(restriction).c_str(),
+                    static_cast<int>(site_text.size()), site_text.data(),
+                    site ? "no DNS resolver" : site.error().message().c_str());
+        return reject(request, 451, "4.3.5", "Server configuration error");
+    }
+    const RestrictionFacts& facts = request.facts;
+    bool by_address = restriction == "reject_rbl_client" || restriction == "permit_dnswl_client";
+    bool permits = restriction.substr(0, 7) == "permit_";
+    std::string what;
+    std::string rbl_class;
+    if (by_address) {
+        what = facts.client_address;
+        rbl_class = "Client host";
+    } else if (restriction == "reject_rhsbl_client" || restriction == "permit_rhswl_client") {
+        what = facts.client_name == kUnknownClientName ? "" : facts.client_name;
+        rbl_class = "Client host";
+    } else if (restriction == "reject_rhsbl_reverse_client") {
+        what = facts.reverse_client_name == kUnknownClientName ? "" : facts.reverse_client_name;
+        rbl_class = "Unverified Client host";
+    } else if (restriction == "reject_rhsbl_helo") {
+        what = facts.helo;
+        if (what.size() > 2 && what.front() == '[')
+            what.clear();  // an address literal has no domain to look up
+        rbl_class = "Helo command";
+    } else if (restriction == "reject_rhsbl_sender") {
+        what = facts.sender.value_or("");
+        rbl_class = "Sender address";
+    } else {
+        what = facts.recipient;
+        rbl_class = "Recipient address";
+    }
+    // The reply names what was checked ("Sender address [a@b.example]"), the query its
+    // domain.
+    std::string lookup =
+        what.find('@') == std::string::npos ? what : std::string(address_domain(what));
+    if (lookup.empty())
+        return Outcome::dunno;
+    bool listed = false;
+    std::string reason;
+    if (by_address) {
+        auto client = parse_host_address(what);
+        if (!client)
+            return Outcome::dunno;
+        auto found = dnsbl_lookup(*dns, *site, *client, !permits);
+        if (!found) {
+            log_warning("%s: RBL lookup error: %s", site->zone.c_str(),
+                        found.failure().reason.c_str());
+            return Outcome::dunno;
+        }
+        listed = found->listed;
+        reason = found->reason;
+    } else {
+        if (!valid_hostname(lookup))
+            return Outcome::dunno;
+        std::string name = lowercase(lookup) + "." + site->zone;
+        auto found = dns->lookup(name, DnsType::a);
+        if (!found) {
+            if (found.failure().temporary())
+                log_warning("%s: RHSBL lookup error: %s", site->zone.c_str(),
+                            found.failure().reason.c_str());
+            return Outcome::dunno;
+        }
+        for (const HostAddress& answer : found->addresses)
+            listed = listed || dnsbl_filter_matches(*site, answer);
+        if (listed && !permits) {
+            auto texts = dns->lookup_txt(name);
+            if (texts && !texts->empty() && !texts->front().strings.empty())
+                reason = texts->front().strings.front();
+        }
+    }
+    if (!listed)
+        return Outcome::dunno;
+    if (permits)
+        return Outcome::permit;
+    return rbl_reject(request, site->zone, rbl_class, what, reason);
 }
 
 Outcome Restrictions::Impl::check_access(std::string_view restriction, std::string_view table,
@@ -482,8 +786,10 @@ Restrictions::~Restrictions() = default;
 
 Result<std::unique_ptr<Restrictions>> Restrictions::open(const Config& config,
                                                          DomainClassifier classify,
-                                                         LocalRecipientCheck local_recipients) {
+                                                         LocalRecipientCheck local_recipients,
+                                                         DnsResolver* dns) {
     auto impl = std::make_unique<Impl>();
+    impl->dns = dns;
     impl->classify = std::move(classify);
     impl->local_recipients = std::move(local_recipients);
     MapListOptions options;
@@ -532,12 +838,27 @@ Result<std::unique_ptr<Restrictions>> Restrictions::open(const Config& config,
         {"non_fqdn_reject_code", &impl->codes.non_fqdn},
         {"invalid_hostname_reject_code", &impl->codes.invalid_hostname},
         {"unknown_local_recipient_reject_code", &impl->codes.unknown_local},
+        {"unknown_client_reject_code", &impl->codes.unknown_client},
+        {"maps_rbl_reject_code", &impl->codes.rbl},
+        {"unknown_address_reject_code", &impl->codes.unknown_address},
+        {"unknown_hostname_reject_code", &impl->codes.unknown_hostname},
     };
     for (const auto& [name, code] : codes) {
         auto value = config.get_integer(name);
         if (!value)
             return value.error();
         *code = static_cast<int>(*value);
+    }
+    // The template is expanded per reply, with the rbl_* names: read unexpanded.
+    impl->default_rbl_reply = std::string(config.raw_value("default_rbl_reply").value_or(""));
+    auto rbl_maps = config.get("rbl_reply_maps");
+    if (!rbl_maps)
+        return rbl_maps.error();
+    if (!trim(*rbl_maps).empty()) {
+        auto opened = MapList::open("rbl_reply_maps", *rbl_maps, options);
+        if (!opened)
+            return opened.error();
+        impl->rbl_reply_maps = std::make_unique<MapList>(std::move(*opened));
     }
     auto unlisted = config.get_boolean("smtpd_reject_unlisted_recipient");
     if (!unlisted)

@@ -10,7 +10,11 @@
 // Supported: permit, reject, defer, warn_if_reject, permit_mynetworks,
 // permit_sasl_authenticated, reject_unauth_destination, defer_unauth_destination,
 // reject_non_fqdn_{helo_hostname,sender,recipient}, reject_invalid_helo_hostname,
-// reject_unlisted_recipient, check_{client,helo,sender,recipient}_access with the
+// reject_unlisted_recipient, reject_unknown_{sender,recipient}_domain,
+// reject_unknown_helo_hostname, reject_unknown_client_hostname,
+// reject_unknown_reverse_client_hostname, reject_rbl_client, permit_dnswl_client,
+// reject_rhsbl_{client,reverse_client,helo,sender,recipient} (with default_rbl_reply and
+// rbl_reply_maps), check_{client,helo,sender,recipient}_access with the
 // actions OK, REJECT, DEFER, DUNNO, HOLD, DISCARD, 4xx/5xx text and nested restriction
 // lists, and restriction class names. Anything else is a configuration error that
 // defers the request with "451 4.3.5 Server configuration error", as Postfix does.
@@ -29,6 +33,10 @@
 #include "maps/map_list.hpp"
 #include "util/result.hpp"
 
+namespace postern {
+class DnsResolver;
+}
+
 namespace postern::smtpd {
 
 enum class RestrictionStage { client, helo, sender, relay, recipient, data, end_of_data };
@@ -36,6 +44,9 @@ enum class RestrictionStage { client, helo, sender, relay, recipient, data, end_
 // What the restrictions may look at. Addresses in external form, as the client sent them.
 struct RestrictionFacts {
     std::string client_name = "unknown";
+    int client_name_status = 5;  // 2 found, 4 temporary failure, 5 not found
+    std::string reverse_client_name = "unknown";
+    int reverse_client_name_status = 5;
     std::string client_address;
     std::string helo;  // empty: no HELO/EHLO yet
     std::optional<std::string> sender;
@@ -66,10 +77,13 @@ using LocalRecipientCheck = std::function<Result<std::optional<bool>>(std::strin
 
 class Restrictions {
   public:
-    // Reads the restriction parameters and opens every table they name.
+    // Reads the restriction parameters and opens every table they name. `dns` answers
+    // the DNS block and allow lists (reject_rbl_client...); without it they are a
+    // configuration error. It must outlive the restrictions.
     static Result<std::unique_ptr<Restrictions>> open(const Config& config,
                                                       DomainClassifier classify,
-                                                      LocalRecipientCheck local_recipients = {});
+                                                      LocalRecipientCheck local_recipients = {},
+                                                      DnsResolver* dns = nullptr);
     ~Restrictions();
 
     RestrictionVerdict evaluate(RestrictionStage stage, const RestrictionFacts& facts);

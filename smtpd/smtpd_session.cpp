@@ -400,6 +400,9 @@ void SmtpSession::command_mail(std::string_view argument) {
 RestrictionFacts SmtpSession::facts(const std::string& recipient) const {
     RestrictionFacts facts;
     facts.client_name = client_.name;
+    facts.client_name_status = client_.name_status;
+    facts.reverse_client_name = client_.reverse_name;
+    facts.reverse_client_name_status = client_.reverse_name_status;
     facts.client_address = client_.address;
     facts.helo = helo_name_;
     if (transaction_)
@@ -660,6 +663,9 @@ void SmtpSession::send_received_header() {
         client_.address_type == "ipv6" ? "IPv6:" + client_.address : client_.address;
     sink.content_line("Received: from " + (helo_name_.empty() ? client_.name : helo_name_) + " (" +
                       client_.name + " [" + literal + "])");
+    // Postfix puts the TLS comments between the "from" and the "by" parts.
+    for (const std::string& line : tls_received_lines_)
+        sink.content_line(line);
     std::string by = "\tby " + settings_.myhostname + " (" + settings_.mail_name + ") with " +
                      protocol_name() + " id " + mail.queue_id;
     if (mail.recipients.size() == 1) {
@@ -875,7 +881,7 @@ void SmtpSession::command_vrfy(std::string_view argument) {
 }
 
 void SmtpSession::command_etrn(std::string_view argument) {
-    if (helo_name_.empty()) {
+    if (settings_.helo_required && helo_name_.empty()) {
         reply("503 Error: send HELO/EHLO first");
         return;
     }
@@ -887,8 +893,33 @@ void SmtpSession::command_etrn(std::string_view argument) {
         reply("500 Syntax: ETRN domain");
         return;
     }
-    // No fast flush service yet: Postfix answers this when the domain is not eligible.
-    reply("459 <" + std::string(trim(argument)) + ">: service unavailable");
+    // Postfix skips one leading "#" or "@" (RFC 1985's "#site" and "@site" forms); an
+    // address literal keeps its bracket.
+    std::string site(trim(argument));
+    if (!std::isalnum(static_cast<unsigned char>(site[0])) && site[0] != '[')
+        site.erase(0, 1);
+    if (site.empty() || !(valid_hostname(site) || valid_mailhost_literal(site))) {
+        reply("501 Error: invalid parameter syntax");
+        return;
+    }
+    if (!services_.flush_site) {
+        reply("459 <" + site + ">: service unavailable");
+        return;
+    }
+    Result<int64_t> status = services_.flush_site(site);
+    if (status && *status == 0) {
+        reply("250 Queuing started");
+    } else if (status && *status == 4) {
+        log_warning("reject: ETRN %.100s... from %s", site.c_str(),
+                    client_.name_and_address().c_str());
+        reply("459 <" + site + ">: service unavailable");
+    } else if (status && *status == 3) {
+        log_warning("bad ETRN %.100s... from %s", site.c_str(), client_.name_and_address().c_str());
+        reply("458 Unable to queue messages");
+    } else {
+        log_warning("unable to talk to fast flush service");
+        reply("458 Unable to queue messages");
+    }
 }
 
 void SmtpSession::command_quit(std::string_view) {
@@ -966,10 +997,11 @@ void SmtpSession::auth_step(const SaslServerSession::Step& step) {
     }
 }
 
-void SmtpSession::tls_started() {
+void SmtpSession::tls_started(std::vector<std::string> received_lines) {
     // RFC 3207 section 4.2: everything learned before TLS is forgotten.
     starttls_pending_ = false;
     tls_ = true;
+    tls_received_lines_ = std::move(received_lines);
     reset_transaction();
     helo_name_.clear();
     esmtp_ = false;

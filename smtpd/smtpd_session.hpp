@@ -33,6 +33,10 @@ namespace postern::smtpd {
 struct ClientIdentity {
     std::string name = "unknown";  // verified host name, or "unknown"
     std::string reverse_name = "unknown";
+    // As lib/dns/client_name.hpp: 2 found, 4 temporary failure, 5 permanent (also what
+    // smtpd_peername_lookup = no gives, as in Postfix).
+    int name_status = 5;
+    int reverse_name_status = 5;
     std::string address;  // numeric
     std::string port;
     std::string address_type = "ipv4";  // "ipv4", "ipv6"
@@ -47,6 +51,10 @@ struct SessionServices {
     std::function<void(std::chrono::seconds)> sleep;  // smtpd_error_sleep_time
     std::function<QueueTime()> now;
     std::function<std::string(std::time_t)> date;  // Received: date (mail_date)
+    // ETRN: asks the flush service to deliver a site's mail; the flush_status
+    // (lib/queue/flush_client.hpp) or an Error when the service cannot be reached. Unset:
+    // every site is "service unavailable".
+    std::function<Result<int64_t>(std::string_view site)> flush_site;
 };
 
 // The SASL side of AUTH, implemented over Dovecot (lib/sasl/dovecot_auth.hpp) in main.
@@ -94,7 +102,9 @@ class SmtpSession {
     // The client must not have pipelined anything after STARTTLS (set when the reply to
     // STARTTLS was "220"); the caller checks its buffer, then calls tls_started().
     bool starttls_pending() const { return starttls_pending_; }
-    void tls_started();
+    // `received_lines`: the TLS comment lines for Received: (smtpd_tls_received_header),
+    // tab-first, empty when the header is not wanted.
+    void tls_started(std::vector<std::string> received_lines = {});
     // STARTTLS is offered (a TLS context exists); `required`: smtpd_tls_security_level =
     // encrypt, MAIL before STARTTLS is refused.
     void offer_starttls(bool required) {
@@ -161,6 +171,7 @@ class SmtpSession {
     std::string helo_name_;
     bool esmtp_ = false;
     bool tls_ = false;
+    std::vector<std::string> tls_received_lines_;
     bool starttls_pending_ = false;
     bool starttls_offered_ = false;
     bool tls_required_ = false;

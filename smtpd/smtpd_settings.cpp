@@ -61,6 +61,7 @@ Result<SmtpdSettings> SmtpdSettings::from_config(const Config& config) {
     read.boolean("disable_vrfy_command", settings.disable_vrfy_command);
     read.boolean("smtpd_helo_required", settings.helo_required);
     read.boolean("smtpd_delay_reject", settings.delay_reject);
+    read.boolean("smtpd_peername_lookup", settings.peername_lookup);
     read.boolean("smtputf8_enable", settings.smtputf8_enable);
     read.boolean("smtpd_sasl_auth_enable", settings.sasl_auth_enable);
     read.text("smtpd_sasl_type", settings.sasl_type);
@@ -69,6 +70,8 @@ Result<SmtpdSettings> SmtpdSettings::from_config(const Config& config) {
     read.text("smtpd_sasl_tls_security_options", settings.sasl_tls_security_options);
     read.text("smtpd_sasl_service", settings.sasl_service);
     read.boolean("smtpd_tls_auth_only", settings.tls_auth_only);
+    read.boolean("smtpd_tls_received_header", settings.tls_received_header);
+    read.boolean("smtpd_tls_ask_ccert", settings.tls_ask_ccert);
     read.text("queue_directory", settings.queue_directory);
     read.seconds("ipc_timeout", settings.ipc_timeout);
     std::string discard;

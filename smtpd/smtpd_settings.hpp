@@ -29,6 +29,7 @@ struct SmtpdSettings {
     bool disable_vrfy_command = false;
     bool helo_required = false;
     bool delay_reject = true;
+    bool peername_lookup = true;  // smtpd_peername_lookup
     bool smtputf8_enable = true;
     std::vector<std::string> discard_ehlo_keywords;  // lower case
     bool sasl_auth_enable = false;
@@ -38,6 +39,8 @@ struct SmtpdSettings {
     std::string sasl_tls_security_options = "noanonymous";  // once TLS is active
     std::string sasl_service = "smtp";
     bool tls_auth_only = false;
+    bool tls_received_header = false;  // smtpd_tls_received_header
+    bool tls_ask_ccert = false;        // smtpd_tls_ask_ccert
     std::string queue_directory;
     std::chrono::seconds ipc_timeout{3600};
 

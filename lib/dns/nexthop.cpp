@@ -300,6 +300,8 @@ struct KnownService {
     const char* name;
     uint16_t port;
 };
+constexpr uint16_t kSmtpPort = 25;
+
 constexpr KnownService kKnownServices[] = {
     {"smtp", 25}, {"submission", 587}, {"smtps", 465}, {"submissions", 465}, {"lmtp", 24},
 };
@@ -460,10 +462,15 @@ void order_server_addresses(std::vector<ServerAddress>& servers, const ServerLoo
 Result<ServerList> resolve_nexthop(DnsResolver& resolver, const Nexthop& nexthop,
                                    const ServerLookupPolicy& policy,
                                    std::optional<DnsResolver::Clock::time_point> deadline) {
+    // Postfix's smtp(8) looks for itself only when the port is the SMTP port: this
+    // machine on another port ([127.0.0.1]:10025, a content filter) is another server,
+    // not a loop. That holds for MX lists and [host] alike.
+    ServerLookupPolicy effective = policy;
+    effective.detect_loops = policy.detect_loops && nexthop.port == kSmtpPort;
     Result<ServerList> list =
-        nexthop.mx_lookup && policy.dns_enabled
-            ? domain_lookup(resolver, nexthop, policy, deadline)
-            : direct_lookup(resolver, nexthop, policy, LookupTrouble(), deadline);
+        nexthop.mx_lookup && effective.dns_enabled
+            ? domain_lookup(resolver, nexthop, effective, deadline)
+            : direct_lookup(resolver, nexthop, effective, LookupTrouble(), deadline);
     if (list)
         order_server_addresses(list->servers, policy, resolver.random());
     return list;

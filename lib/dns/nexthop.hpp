@@ -13,7 +13,8 @@
 //   MX lookup retry          -> temporary 4.4.3
 //   MX lookup failed/invalid -> permanent 5.4.3 / 5.4.4
 //   host not found           -> permanent 5.4.4 (temporary 4.4.4 once any retry was seen)
-//   best MX is this machine  -> permanent 5.4.6 "mail for X loops back to myself"
+//   best MX (or the [host]) is this machine, port 25
+//                            -> permanent 5.4.6 "mail for X loops back to myself"
 //   this machine is a backup MX, no better MX has an address
 //                            -> temporary 4.4.4 "unable to find primary relay for X"
 // The nexthop comes from the queue (the recipient's domain, a transport map, relayhost):
@@ -62,7 +63,7 @@ struct ServerLookupPolicy {
     bool balance_families = true;                           // smtp_balance_inet_protocols
     bool defer_if_no_mx_address = false;                    // smtp_defer_if_no_mx_address_found
     bool ignore_mx_lookup_error = false;                    // ignore_mx_lookup_error
-    bool detect_loops = true;                               // Postfix's smtp does, lmtp does not
+    bool detect_loops = true;  // Postfix's smtp does (for port 25 only), lmtp does not
     // inet_interfaces and proxy_interfaces, for loop detection: the caller fills them,
     // usually from LocalDomains::open(config)->own_addresses().
     std::vector<HostAddress> own_addresses;

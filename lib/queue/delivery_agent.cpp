@@ -10,6 +10,7 @@
 #include "mail/quote_address.hpp"
 #include "maps/map.hpp"
 #include "queue/bounce_log.hpp"
+#include "queue/flush_client.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
@@ -212,6 +213,7 @@ void DeliverySession::report(size_t index, ReportKind kind, const DeliveryStatus
                 append_status_log("defer", recipient, address, status, dsn_action::delayed);
             !logged)
             log_warning("%s: %s", request_.queue_id.c_str(), logged.error().message().c_str());
+        flush_add_deferred_recipient(context_.config, ".", address, request_.queue_id);
     } else if (kind == ReportKind::sent && (recipient.dsn_notify & dsn::notify_success)) {
         std::string_view action = status.action.empty() ? dsn_action::delivered : status.action;
         if (Status logged = append_status_log("trace", recipient, address, status, action); !logged)

@@ -5,6 +5,7 @@
 #include "maps/map_list.hpp"
 #include "maps/search.hpp"
 #include "util/file.hpp"
+#include "util/log.hpp"
 #include "util/strings.hpp"
 
 namespace postern {
@@ -214,6 +215,31 @@ Result<int64_t> flush_refresh(const FlushClientSettings& settings) {
     AttrList request;
     request.add_string(std::string(flush_attr::request), std::string(flush_request::refresh));
     return flush_request_status(settings, request);
+}
+
+void flush_add_deferred_recipient(const Config& config, const std::string& queue_directory,
+                                  std::string_view recipient, std::string_view queue_id) {
+    size_t at = recipient.rfind('@');
+    if (at == std::string_view::npos || at + 1 == recipient.size())
+        return;
+    // Opened on first use: the list's tables stay open for the process's life.
+    static std::optional<Result<FastFlushDomains>> domains;
+    if (!domains) {
+        domains = FastFlushDomains::from_config(config);
+        if (!*domains)
+            log_warning("fast_flush_domains: %s", (*domains).error().message().c_str());
+    }
+    if (!*domains)
+        return;
+    FlushClientSettings settings;
+    settings.queue_directory = queue_directory;
+    if (Result<int64_t> timeout = config.get_time_seconds("ipc_timeout"); timeout)
+        settings.timeout = std::chrono::seconds(*timeout);
+    settings.domains = &**domains;
+    Result<int64_t> status = flush_add(settings, recipient.substr(at + 1), queue_id);
+    if (!status || (*status != flush_status::ok && *status != flush_status::deny &&
+                    *status != flush_status::bad))
+        log_warning("unable to talk to fast flush service");
 }
 
 Result<int64_t> flush_purge(const FlushClientSettings& settings) {

@@ -117,6 +117,14 @@ Result<int64_t> flush_add(const FlushClientSettings& settings, std::string_view 
 Result<int64_t> flush_send_site(const FlushClientSettings& settings, std::string_view site);
 Result<int64_t> flush_send_file(const FlushClientSettings& settings, std::string_view queue_id);
 Result<int64_t> flush_refresh(const FlushClientSettings& settings);
+
+// The defer path's notice, as Postfix's defer_append() gives it: when the domain of
+// `recipient` is eligible, flush_add(domain, queue_id) on the service under
+// `queue_directory` ("." in a daemon). fast_flush_domains is read from `config` once per
+// process; an unreachable service or an unreadable list is a warning, never an error of
+// the delivery. Called by DeliverySession for every deferred recipient.
+void flush_add_deferred_recipient(const Config& config, const std::string& queue_directory,
+                                  std::string_view recipient, std::string_view queue_id);
 Result<int64_t> flush_purge(const FlushClientSettings& settings);
 
 }  // namespace postern

@@ -118,6 +118,10 @@ inline constexpr int kQmgrFlagMixedRecipients = 1;
 
 inline constexpr mode_t kQueueFileModeWriting = 0600;
 inline constexpr mode_t kQueueFileModeReady = 0700;
+// Group-execute on a ready file: postsuper -e/-f asked that the message be returned to its
+// sender at the queue manager's next look at it (Postfix's MAIL_QUEUE_STAT_EXPIRE). Renames
+// between queues keep it; pickup's new copy of a requeued message does not.
+inline constexpr mode_t kQueueFileModeExpire = 0010;
 
 // Longest record a reader accepts. Postfix writes content in pieces of line_length_limit
 // (2048) and envelope records far shorter; Postfix's own reader only bounds the length to

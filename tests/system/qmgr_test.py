@@ -349,6 +349,70 @@ def test_expired_message_is_returned():
         check(f"{ids[0]}: removed" in instance.log(), instance.log())
 
 
+def returned_notice(instance, known, what):
+    """The text of the one non-delivery notice queued besides `known` (it waits in deferred/:
+    its recipient's domain has no transport)."""
+    def notice():
+        queued = {queue_id for ids in instance.all_queued().values() for queue_id in ids}
+        new = queued - set(known)
+        return new if new else None
+    [notice_id] = wait_until(notice, timeout=30, what=what, log=instance.log)
+    text = instance.run("postcat", "-q", notice_id).stdout.decode(errors="replace")
+    return notice_id, text
+
+
+def test_postsuper_forced_expiry_returns_mail():
+    """postsuper -f on a deferred message, then postqueue -f: no new attempt, the sender gets
+    the deferral reason back. A held message stays held with -e; -f returns it too."""
+    with QmgrInstance() as instance:
+        for daemon in ("bounce", "cleanup"):
+            check(instance.has_daemon(daemon), f"the {daemon} daemon is not built")
+        instance.start()
+        open(os.path.join(instance.root, "agent.fail"), "w").close()
+        sender = "sender@bogus.example"
+        ids = instance.write(["user@flaky.example"], sender=sender)
+        held = instance.write(["held@agent.example"], sender=sender, queue="hold")
+        instance.trigger()
+        wait_until(lambda: instance.queue_of(ids[0]) == "deferred", timeout=20,
+                   what="the message in deferred/", log=instance.log)
+        attempts = len([f for f in instance.agent_log() if ids[0] in f])
+        result = instance.run("postsuper", "-f", ids[0])
+        check(result.stderr.decode() == f"postsuper: {ids[0]}: expired\npostsuper: Force-expired: "
+              "1 message\npostsuper: Released from hold: 0 messages\n", result)
+        listing = instance.run("postqueue", "-j").stdout.decode()
+        check('"forced_expire": true' in listing, listing)
+        check(instance.run("postqueue", "-f").returncode == 0, "postqueue -f")
+        instance.wait_log(f"{ids[0]}: from=<{sender}>, status=expired, returned to sender")
+        instance.wait_gone(ids[0], timeout=30)
+        check(len([f for f in instance.agent_log() if ids[0] in f]) == attempts,
+              f"a delivery attempt after -f: {instance.agent_log()}")
+        notice_id, text = returned_notice(instance, ids + held, "the non-delivery notice")
+        check("user@flaky.example" in text and "test failure file present" in text, text)
+        # -e: marked, but mail on hold is never scheduled.
+        result = instance.run("postsuper", "-e", held[0])
+        check(result.stderr.decode() == f"postsuper: {held[0]}: expired\n"
+              "postsuper: Force-expired: 1 message\n", result)
+        instance.run("postqueue", "-f")
+        time.sleep(1)
+        check(instance.queue_of(held[0]) == "hold", f"held message: {instance.all_queued()}")
+        check(f"{held[0]}: from=" not in instance.log(), instance.log())
+        # -f: released (still marked), returned with Postfix's reason.
+        result = instance.run("postsuper", "-f", held[0])
+        check(result.stderr.decode() == f"postsuper: {held[0]}: released from hold\n"
+              "postsuper: Force-expired: 0 messages\npostsuper: Released from hold: 1 message\n",
+              result)
+        instance.run("postqueue", "-f")
+        instance.wait_log(f"{held[0]}: from=<{sender}>, status=expired, returned to sender")
+        instance.wait_gone(held[0], timeout=30)
+        check("dsn=4.7.0, status=deferred (message is administratively expired)"
+              in instance.log(), instance.log())
+        check(not any(f[0] == "deliver" and f[2] == held[0] for f in instance.agent_log()),
+              instance.agent_log())
+        _, text = returned_notice(instance, ids + held + [notice_id], "the second notice")
+        check("held@agent.example" in text and "message is administratively expired" in text,
+              text)
+
+
 def test_delay_warning_is_sent_once():
     with QmgrInstance() as instance:
         for daemon in ("bounce", "cleanup"):

@@ -402,6 +402,72 @@ def test_postsuper_structure_repair():
                 check(not deeper, f"{side.name}: subdirectories left below depth {depth}: {deeper}")
 
 
+def queue_states(side, ids):
+    """[(queue, mode)] of the messages, in the order of `ids` (so both sides compare)."""
+    states = []
+    for queue_id in ids:
+        queue = side.where(queue_id)
+        mode = os.stat(side.files(queue)[queue_id]).st_mode & 0o7777 if queue else None
+        states.append((queue, oct(mode) if mode is not None else None))
+    return states
+
+
+def test_postsuper_forced_expiry():
+    with World() as world:
+        ids = {side.name: side.submit(5) for side in (world.real, world.postern)}
+
+        def on_both(*arguments, input=lambda side: b""):
+            return same(world.both(lambda side: side.postsuper(
+                *[ids[side.name][a] if isinstance(a, int) else a for a in arguments],
+                input=input(side))), f"postsuper {arguments}")
+
+        def states(what):
+            return same([queue_states(side, ids[side.name]) for side in (world.real,
+                                                                           world.postern)], what)
+        on_both("-h", 0)
+        # -e leaves a held message on hold, marked (group-execute, Postfix's expire bit).
+        report = on_both("-e", 0)
+        check(report == (0, "postsuper: ID: expired\npostsuper: Force-expired: 1 message\n"),
+              report)
+        check(states("after -e")[0] == ("hold", "0o710"), "held and marked")
+        # Marked already: found, not counted.
+        on_both("-e", 1)
+        report = on_both("-e", 1)
+        check(report == (0, "postsuper: Force-expired: 0 messages\n"), report)
+        on_both("-e", "all")  # ALL in upper case only
+        on_both("-e", "ALL", "deferred")
+        # -f releases too; the message keeps its mark in deferred/.
+        report = on_both("-f", 0)
+        check(report == (0, "postsuper: ID: released from hold\npostsuper: Force-expired: 0 "
+                            "messages\npostsuper: Released from hold: 1 message\n"), report)
+        check(states("after -f")[0] == ("deferred", "0o710"), "released and marked")
+        on_both("-h", 2)
+        report = on_both("-f", "ALL")
+        check(report == (0, "postsuper: Force-expired: 3 messages\n"
+                            "postsuper: Released from hold: 1 message\n"), report)
+        states("after -f ALL")
+        on_both("-h", 3, "-h", 4)
+        on_both("-H", 3, "hold")
+        on_both("-e", "-", input=lambda side: (ids[side.name][4] + "\nbad/x\nNOSUCH1234\n"
+                                               ).encode())
+        # By-ID requests are done in command-line order.
+        on_both("-d", 1, "-H", 4, "-e", 4, "-h", 3)
+        on_both("-h", 2, "-f", 3, "-e", "NOSUCH1234")
+        on_both("-f", "ALL", "hold")
+        states("at the end")
+        # postqueue marks a message forced to expire with '#' (held ones with '!').
+        listing = world.postern.run("postqueue", "-p").stdout.decode()
+        for queue_id in ids["postern"]:
+            if world.postern.where(queue_id) == "deferred":
+                check(re.search(rf"^{queue_id}# ", listing, re.M), f"# mark:\n{listing}")
+        check(listing.count("# ") >= 1, listing)
+        for side in (world.real, world.postern):
+            objects = [json.loads(line) for line in side.run("postqueue", "-j").stdout.splitlines()]
+            expired = {item["queue_id"]: item["forced_expire"] for item in objects}
+            check(expired and all(expired.values()), f"{side.name}: postqueue -j {expired}")
+        same(world.both(lambda side: side.postsuper("-x")), "usage")
+
+
 LONG_ID_DIGITS = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz"
 
 

@@ -5,8 +5,10 @@ same way: every reply of the scripted sessions must be equal, byte for byte, exc
 queue ID. Then: mail accepted over SMTP (python smtplib and swaks) reaches cleanup and the
 queue (read back from deferred/, where local_transport = retry keeps it), relay control from inside and outside mynetworks,
 a client that disconnects mid-DATA leaves nothing in the queue, the "disconnect from" log
-line with the command counts, and a run of hostile clients after which a normal client is
-still served.
+line with the command counts, a run of hostile clients after which a normal client is
+still served, STARTTLS (with smtpd_tls_received_header), AUTH through Dovecot, and ETRN.
+Every instance has its own dnsmasq as postern_dns_servers (smtpd looks up the client name
+at connect), so no test asks the machine's resolver; smtpd_dns_test.py has the DNS checks.
 
 usage: smtpd_test.py [TEST-NAME...]
 """
@@ -24,6 +26,7 @@ import traceback
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from instance import free_port, process_alive, wait_for  # noqa: E402
 from mail_instance import MailInstance  # noqa: E402
+from dnsmasq import Dnsmasq  # noqa: E402
 
 SELECTED = sys.argv[1:]
 FAILURES = []
@@ -129,19 +132,37 @@ def crash_lines(log):
 
 
 class SmtpdInstance(MailInstance):
-    """A MailInstance whose end checks that no daemon died while the test ran."""
+    """A MailInstance whose end checks that no daemon died while the test ran. Its DNS
+    server (postern_dns_servers) is a dnsmasq the test started, never the machine's
+    resolver; `own_dns` is stopped with the instance."""
+
+    own_dns = None
 
     def __exit__(self, exc_type, *exc):
         crashes = [] if exc_type else crash_lines(self.log())
         self.stop()
+        if self.own_dns is not None:
+            self.own_dns.stop()
         check(not crashes, "a daemon died:\n" + "\n".join(crashes[:20]))
         return False
 
 
-def postern(main_cf="", port=None):
+def postern(main_cf="", port=None, dns=None):
+    """An instance whose smtpd listens on `port`; its DNS is `dns` (a started Dnsmasq), or
+    an empty dnsmasq of its own (every client is "unknown": no PTR records)."""
     port = port or free_port()
-    instance = SmtpdInstance(main_cf=COMMON_MAIN_CF + main_cf,
-                             extra_master_cf=f"127.0.0.1:{port} inet n - n - - smtpd\n")
+    own_dns = None
+    if dns is None:
+        dns = own_dns = Dnsmasq().start()
+    try:
+        instance = SmtpdInstance(main_cf=COMMON_MAIN_CF + f"postern_dns_servers = {dns.server}\n" +
+                                 main_cf,
+                                 extra_master_cf=f"127.0.0.1:{port} inet n - n - - smtpd\n")
+    except BaseException:
+        if own_dns is not None:
+            own_dns.stop()
+        raise
+    instance.own_dns = own_dns
     instance.port = port
     return instance
 
@@ -591,10 +612,14 @@ def test_starttls():
             wrapped.close()
             check(wait_for(lambda: "with ESMTPS id" in open_queue_texts(instance), 10),
                   f"no Received: ... with ESMTPS in the queue\n{instance.log()[-2000:]}")
+            check("(using TLS" not in open_queue_texts(instance),
+                  "TLS details in Received: without smtpd_tls_received_header")
             check(wait_for(lambda: "improper command pipelining after STARTTLS" in instance.log(),
                            10), instance.log()[-2000:])
         # smtps (port 465): TLS from the first byte, no STARTTLS offered.
-        wrapper = tls.format(level="may") + "smtpd_tls_wrappermode = yes\n"
+        # smtpd_tls_received_header: Postfix's comment lines between "from" and "by".
+        wrapper = (tls.format(level="may") + "smtpd_tls_wrappermode = yes\n"
+                   "smtpd_tls_received_header = yes\n")
         with postern(wrapper + "local_transport = retry:4.3.0 kept for the test\n") as instance:
             start(instance)
             with smtplib.SMTP_SSL("127.0.0.1", instance.port, timeout=30,
@@ -606,6 +631,11 @@ def test_starttls():
                 check(refused == {}, refused)
             check(wait_for(lambda: "with ESMTPS id" in open_queue_texts(instance), 10),
                   f"no ESMTPS message queued\n{instance.log()[-2000:]}")
+            texts = open_queue_texts(instance)
+            check(re.search(r"Received: from client\.example \(unknown \[127\.0\.0\.1\]\)\n?.*"
+                            r"\t\(using TLSv1\.[23] with cipher \S+ \(\d+/\d+ bits\)", texts,
+                            re.S) and "\t(No client certificate requested)" in texts,
+                  f"no TLS lines in Received:\n{texts!r}")
     finally:
         shutil.rmtree(keys, ignore_errors=True)
 
@@ -622,11 +652,43 @@ def open_queue_texts(instance):
     return "".join(texts)
 
 
+ETRN_MAIN_CF = "relay_domains = flush.test\n"
+ETRN_SCRIPT = [("ETRN x.test\r\n", 1), ("EHLO client.example\r\n", 1), ("ETRN\r\n", 1),
+               ("ETRN bad_name!\r\n", 1), ("ETRN #\r\n", 1), ("ETRN remote.test\r\n", 1),
+               ("ETRN @remote.test\r\n", 1), ("ETRN [127.0.0.1]\r\n", 1),
+               ("MAIL FROM:<a@b.example>\r\n", 1), ("ETRN remote.test\r\n", 1),
+               ("RSET\r\n", 1), ("QUIT\r\n", 1)]
+
+
+def test_etrn_equals_real_postfix():
+    """ETRN's syntax and refusal replies (fast_flush_domains = $relay_domains: remote.test
+    is not eligible, so neither server asks a flush service)."""
+    with RealPostfix(COMMON_MAIN_CF + ETRN_MAIN_CF) as reference, \
+            postern(ETRN_MAIN_CF) as instance:
+        start(instance)
+        expected = run_script(reference.port, ETRN_SCRIPT)
+        got = run_script(instance.port, ETRN_SCRIPT)
+        differences = [f"  postfix: {want!r}\n  postern: {have!r}"
+                       for want, have in zip(expected, got) if want != have]
+        check(len(expected) == len(got) and not differences,
+              "ETRN replies differ:\n" + "\n".join(differences))
+
+
+def test_etrn_through_flush_service():
+    """An eligible site goes to the instance's flush service (flush/), which answers ok."""
+    with postern(ETRN_MAIN_CF + "ipc_timeout = 30s\n") as instance:
+        start(instance)
+        got = run_script(instance.port, [("EHLO client.example\r\n", 1),
+                                         ("ETRN flush.test\r\n", 1), ("QUIT\r\n", 1)])
+        check(got[2] == "250 Queuing started", f"{got}\n{instance.log()[-2000:]}")
+
+
 TESTS = [test_replies_equal_real_postfix, test_message_accepted_and_queued,
          test_relay_control, test_disconnect_mid_data_leaves_nothing,
          test_hostile_clients_then_normal_client, test_unlisted_local_recipient_equals_real_postfix,
          test_restrictions_equal_real_postfix, test_starttls,
-         test_auth_through_dovecot_equals_real_postfix]
+         test_auth_through_dovecot_equals_real_postfix, test_etrn_equals_real_postfix,
+         test_etrn_through_flush_service]
 
 
 def main():

@@ -463,6 +463,15 @@ TEST_CASE("smtpd restrictions: the generic rejections and access tables") {
         Case{{{"smtpd_recipient_restrictions", "warn_if_reject reject, permit"}}, "250 2.1.5 Ok"},
         Case{{{"smtpd_client_restrictions", "permit, reject"}}, "250 2.1.5 Ok"},
         Case{{{"smtpd_recipient_restrictions", "no_such_restriction"}},
+             "451 4.3.5 Server configuration error"},
+        // The harness's client has no name (status 5): unknown_client_reject_code.
+        Case{{{"smtpd_client_restrictions", "reject_unknown_client_hostname"}},
+             "450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.10]"},
+        Case{{{"smtpd_client_restrictions", "reject_unknown_reverse_client_hostname"},
+              {"unknown_client_reject_code", "550"}},
+             "550 5.7.25 Client host rejected: cannot find your reverse hostname, [192.0.2.10]"},
+        // Without a DNS resolver a DNS list cannot be asked.
+        Case{{{"smtpd_client_restrictions", "reject_rbl_client zen.example"}},
              "451 4.3.5 Server configuration error"});
     Harness h(test_settings(), overrides);
     h.say("EHLO client");

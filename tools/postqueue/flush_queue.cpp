@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "ipc/trigger.hpp"
+#include "mail/host_syntax.hpp"
 #include "queue/flush_client.hpp"
 #include "queue/queue_id.hpp"
 #include "tools/postqueue/postqueue.hpp"
@@ -48,18 +49,12 @@ bool trigger(const Invocation& invocation, std::string_view service, std::string
 
 // A destination as Postfix's postqueue -s accepts it: a host name or an [address literal].
 bool valid_destination(std::string_view site) {
-    if (site.empty() || site.size() > 255)
-        return false;
-    if (site.front() == '[')
-        return site.size() > 2 && site.back() == ']' &&
-               site.substr(1, site.size() - 2).find_first_of("[] \t") == std::string_view::npos;
-    for (char c : site) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '-' || c == '_';
-        if (!ok)
-            return false;
-    }
-    return true;
+    return valid_hostname(site) || valid_mailhost_literal(site);
+}
+
+// At most 100 bytes of an untrusted name in a message, "..." when there was more.
+std::string shortened(const std::string& text) {
+    return text.size() > 100 ? text.substr(0, 100) + "..." : text;
 }
 
 FlushClientSettings client_settings(const Invocation& invocation, const FastFlushDomains* domains) {
@@ -113,7 +108,7 @@ int flush_queue_id(const Invocation& invocation, const std::string& queue_id) {
 
 int flush_site(const Invocation& invocation, const std::string& site) {
     if (!valid_destination(site))
-        log_fatal("Cannot flush mail queue - invalid destination: \"%s\"", site.c_str());
+        log_fatal("Cannot flush mail queue - invalid destination: \"%s\"", shortened(site).c_str());
     Result<FastFlushDomains> domains = FastFlushDomains::from_config(invocation.config);
     if (!domains)
         log_fatal(domains.error());

@@ -23,30 +23,42 @@ namespace postern::postsuper {
 namespace {
 
 const char* kUsage =
-    "usage: postsuper [-c config_dir] [-d queue_id (delete)] [-h queue_id (hold)] "
-    "[-H queue_id (un-hold)] [-p (purge temporary files)] [-r queue_id (requeue)] "
-    "[-s (structure fix)] [-S (redundant structure fix)] [-v (verbose)] [queue...]";
+    "usage: postsuper [-c config_dir] [-d queue_id (delete)] [-e queue_id (expire)] "
+    "[-f queue_id (expire and/or un-hold)] [-h queue_id (hold)] [-H queue_id (un-hold)] "
+    "[-p (purge temporary files)] [-r queue_id (requeue)] [-s (structure fix)] "
+    "[-S (redundant structure fix)][-v (verbose)] [queue...]";
+
+// One -d, -r, -h, -H, -e or -f with a queue ID (or "-"), done in command-line order as
+// Postfix does.
+struct ByIdRequest {
+    char option;
+    std::string id;
+};
 
 struct Options {
     unsigned actions = 0;
-    std::vector<std::string> delete_ids, requeue_ids, hold_ids, release_ids;
+    std::vector<ByIdRequest> by_id;
     std::string config_directory;
     std::vector<std::string> queues;  // empty: the operation's default queues
     int verbose = 0;
 };
 
-// -d ID and -d ALL; the same for -r, -h, -H.
-void add_target(Options& options, std::vector<std::string>& ids, const char* id, unsigned one,
-                unsigned all) {
-    ids.emplace_back(id);
-    options.actions |= std::strcmp(id, "ALL") == 0 ? all : one;
+// -d ID and -d ALL; the same for -r, -h, -H, -e, -f. ALL in upper case only: "all" is an
+// ID (that names no message).
+void add_target(Options& options, char option, const char* id, unsigned one, unsigned all) {
+    if (std::strcmp(id, "ALL") == 0) {
+        options.actions |= all;
+        return;
+    }
+    options.by_id.push_back(ByIdRequest{option, id});
+    options.actions |= one;
 }
 
 Options parse_command_line(int argc, char** argv) {
     Options options;
     opterr = 0;
     int option;
-    while ((option = getopt(argc, argv, ":c:d:h:H:pr:sSv")) != -1) {
+    while ((option = getopt(argc, argv, ":c:d:e:f:h:H:pr:sSv")) != -1) {
         switch (option) {
             case 'c':
                 if (optarg[0] != '/')
@@ -54,16 +66,23 @@ Options parse_command_line(int argc, char** argv) {
                 options.config_directory = optarg;
                 break;
             case 'd':
-                add_target(options, options.delete_ids, optarg, kDeleteOne, kDeleteAll);
+                add_target(options, 'd', optarg, kDeleteOne, kDeleteAll);
+                break;
+            case 'e':
+                add_target(options, 'e', optarg, kExpireOne, kExpireAll);
+                break;
+            case 'f':  // expire, and release from hold
+                add_target(options, 'f', optarg, kExpireOne | kReleaseOne,
+                           kExpireAll | kReleaseAll);
                 break;
             case 'h':
-                add_target(options, options.hold_ids, optarg, kHoldOne, kHoldAll);
+                add_target(options, 'h', optarg, kHoldOne, kHoldAll);
                 break;
             case 'H':
-                add_target(options, options.release_ids, optarg, kReleaseOne, kReleaseAll);
+                add_target(options, 'H', optarg, kReleaseOne, kReleaseAll);
                 break;
             case 'r':
-                add_target(options, options.requeue_ids, optarg, kRequeueOne, kRequeueAll);
+                add_target(options, 'r', optarg, kRequeueOne, kRequeueAll);
                 break;
             case 'p':
                 options.actions |= kPurge;
@@ -173,39 +192,62 @@ void check_queue_names(const std::vector<std::string>& queues) {
 
 // ---- By queue ID ----
 
-using Operation = int (Superintendent::*)(const std::vector<std::string>&, std::string_view);
+// One queue ID for one request. -f expires wherever the message is and releases it when
+// it is in hold (and hold is among the queues).
+void operate_on(Superintendent& work, const Options& options, char option, std::string_view id) {
+    Counters& counters = work.counters();
+    switch (option) {
+        case 'd':
+            counters.deleted += work.delete_one(queues_for(options, default_queues()), id);
+            break;
+        case 'r':
+            counters.requeued += work.requeue_one(queues_for(options, default_queues()), id);
+            break;
+        case 'h':
+            counters.held += work.hold_one(queues_for(options, default_hold_queues()), id);
+            break;
+        case 'H':
+            counters.released +=
+                work.release_one(queues_for(options, default_release_queues()), id);
+            break;
+        case 'e':
+        case 'f':
+            counters.expired += work.expire_one(queues_for(options, default_queues()), id);
+            if (option == 'f')
+                counters.released +=
+                    work.release_one(queues_for(options, default_release_queues()), id);
+            break;
+    }
+}
 
-// Each ID of the list ("-": one per line of stdin); the number of messages found.
-int operate_by_id(Superintendent& work, Operation operation, const std::vector<std::string>& ids,
-                  const std::vector<std::string>& queues) {
-    int found = 0;
-    for (const std::string& id : ids) {
-        if (id == "ALL")
+// The option's "ALL" took its IDs away (drop_ids_under_all).
+bool dropped(const Options& options, char option) {
+    switch (option) {
+        case 'd':
+            return (options.actions & kDeleteOne) == 0;
+        case 'r':
+            return (options.actions & kRequeueOne) == 0;
+        case 'h':
+            return (options.actions & kHoldOne) == 0;
+        case 'H':
+            return (options.actions & kReleaseOne) == 0;
+        default:
+            return false;
+    }
+}
+
+// Each request in command-line order; "-" reads one ID a line from stdin.
+void operate_by_ids(Superintendent& work, const Options& options) {
+    for (const ByIdRequest& request : options.by_id) {
+        if (dropped(options, request.option))
             continue;
-        if (id != "-") {
-            found += (work.*operation)(queues, id);
+        if (request.id != "-") {
+            operate_on(work, options, request.option, request.id);
             continue;
         }
         for (std::string line; std::getline(std::cin, line);)
-            found += (work.*operation)(queues, line);
+            operate_on(work, options, request.option, line);
     }
-    return found;
-}
-
-void operate_by_ids(Superintendent& work, const Options& options) {
-    Counters& counters = work.counters();
-    if (options.actions & kDeleteOne)
-        counters.deleted += operate_by_id(work, &Superintendent::delete_one, options.delete_ids,
-                                          queues_for(options, default_queues()));
-    if (options.actions & kRequeueOne)
-        counters.requeued += operate_by_id(work, &Superintendent::requeue_one, options.requeue_ids,
-                                           queues_for(options, default_queues()));
-    if (options.actions & kHoldOne)
-        counters.held += operate_by_id(work, &Superintendent::hold_one, options.hold_ids,
-                                       queues_for(options, default_hold_queues()));
-    if (options.actions & kReleaseOne)
-        counters.released += operate_by_id(work, &Superintendent::release_one, options.release_ids,
-                                           queues_for(options, default_release_queues()));
 }
 
 // ---- Report ----
@@ -221,6 +263,8 @@ void report(const Options& options, const Counters& counters) {
         report_count("Requeued", counters.requeued);
     if (actions & (kDeleteOne | kDeleteAll))
         report_count("Deleted", counters.deleted);
+    if (actions & (kExpireOne | kExpireAll))
+        report_count("Force-expired", counters.expired);
     if (actions & (kHoldOne | kHoldAll))
         report_count("Placed on hold", counters.held);
     if (actions & (kReleaseOne | kReleaseAll))

@@ -1,6 +1,7 @@
-// postsuper: the queue superintendent. Deletes, holds, releases and requeues messages by
-// queue ID or all at once, checks and repairs the queue's structure (-s) and purges old
-// temporary files (-p), with Postfix 3.7's command line, report lines and order of work.
+// postsuper: the queue superintendent. Deletes, holds, releases, requeues and marks for
+// forced expiration (-e, -f) messages by queue ID or all at once, checks and repairs the
+// queue's structure (-s) and purges old temporary files (-p), with Postfix 3.7's command
+// line, report lines and order of work.
 //
 // Where it sits: tools/, over lib/queue (queue IDs and paths, the queue scan). It is run by
 // root only, reads main.cf, changes into queue_directory and becomes mail_owner before it
@@ -29,22 +30,25 @@ namespace postern::postsuper {
 
 // What was asked, as bits, so that one pass over the queues can do several things.
 enum Action : unsigned {
-    kStructure = 1u << 0,    // -s: files where they belong, names that match inodes
-    kPurge = 1u << 1,        // -p: old temporary files
-    kDeleteOne = 1u << 2,    // -d ID
-    kDeleteAll = 1u << 3,    // -d ALL
-    kRequeueOne = 1u << 4,   // -r ID
-    kRequeueAll = 1u << 5,   // -r ALL
-    kHoldOne = 1u << 6,      // -h ID
-    kHoldAll = 1u << 7,      // -h ALL
-    kReleaseOne = 1u << 8,   // -H ID
-    kReleaseAll = 1u << 9,   // -H ALL
-    kStrictNames = 1u << 10  // -S: long queue IDs must match their inode too
+    kStructure = 1u << 0,     // -s: files where they belong, names that match inodes
+    kPurge = 1u << 1,         // -p: old temporary files
+    kDeleteOne = 1u << 2,     // -d ID
+    kDeleteAll = 1u << 3,     // -d ALL
+    kRequeueOne = 1u << 4,    // -r ID
+    kRequeueAll = 1u << 5,    // -r ALL
+    kHoldOne = 1u << 6,       // -h ID
+    kHoldAll = 1u << 7,       // -h ALL
+    kReleaseOne = 1u << 8,    // -H ID
+    kReleaseAll = 1u << 9,    // -H ALL
+    kStrictNames = 1u << 10,  // -S: long queue IDs must match their inode too
+    kExpireOne = 1u << 11,    // -e ID, -f ID (which also releases it from hold)
+    kExpireAll = 1u << 12     // -e ALL, -f ALL (with kReleaseAll)
 };
 inline constexpr unsigned kDefaultActions = kStructure | kPurge;
 // Done by name after the pass; never when names were changed to match inodes (the
 // administrator's IDs may then name other messages).
-inline constexpr unsigned kActionsById = kDeleteOne | kRequeueOne | kHoldOne | kReleaseOne;
+inline constexpr unsigned kActionsById =
+    kDeleteOne | kRequeueOne | kHoldOne | kReleaseOne | kExpireOne;
 // Mass moves that wait for the second pass when a file is being renamed in the first.
 inline constexpr unsigned kActionsAfterRename = kRequeueAll | kHoldAll | kReleaseAll;
 
@@ -75,6 +79,7 @@ struct Counters {
     int deleted = 0;
     int held = 0;
     int released = 0;
+    int expired = 0;            // newly marked for forced expiration
     int inode_fixed = 0;        // #FIX names completed
     int inode_mismatch = 0;     // names found not to match their inode
     int position_mismatch = 0;  // files moved to their right directory
@@ -94,6 +99,9 @@ class Superintendent {
     int requeue_one(const std::vector<std::string>& queues, std::string_view id);
     int hold_one(const std::vector<std::string>& queues, std::string_view id);
     int release_one(const std::vector<std::string>& queues, std::string_view id);
+    // Marks the message for forced expiration (kQueueFileModeExpire); 0 when it already
+    // was, as Postfix counts it.
+    int expire_one(const std::vector<std::string>& queues, std::string_view id);
 
     // fsync of every directory that received a file.
     void sync_directories();
@@ -109,6 +117,9 @@ class Superintendent {
     bool finish_renamed(Entry& entry, unsigned actions);
     bool fix_name(const Entry& entry, unsigned& actions);
     bool move_for_all(const Entry& entry, unsigned actions);
+    void expire_for_all(const Entry& entry, unsigned actions);
+    // Sets the expire bit of a ready file not yet marked; true when it did.
+    bool mark_expired(const std::string& path);
     bool fix_position(const Entry& entry, unsigned actions);
     void rename_to_match_inode(const Entry& entry, const std::string& new_id);
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "queue/queue_file.hpp"
 #include "queue/queue_scan.hpp"
 #include "tools/postsuper/postsuper.hpp"
 #include "util/file.hpp"
@@ -192,7 +193,10 @@ void Superintendent::scan_queue(const std::string& queue, unsigned& actions) {
             log_warning("bogus file name: %s", entry.path.c_str());
             continue;
         }
-        if (fix_name(entry, actions) || move_for_all(entry, actions))
+        if (fix_name(entry, actions))
+            continue;
+        expire_for_all(entry, actions);  // the file stays where it is: -f ALL releases it too
+        if (move_for_all(entry, actions))
             continue;
         fix_position(entry, actions);
     }
@@ -325,6 +329,36 @@ bool Superintendent::move_for_all(const Entry& entry, unsigned actions) {
     return false;
 }
 
+// -e ALL, -f ALL. Not maildrop: its files are not queue files yet, and pickup makes new
+// ones of them.
+void Superintendent::expire_for_all(const Entry& entry, unsigned actions) {
+    if ((actions & kExpireAll) == 0 || !entry.info->message_queue || entry.queue == "maildrop" ||
+        !is_ready(entry.status) || (entry.status.st_mode & kQueueFileModeExpire) != 0)
+        return;
+    if (mark_expired(entry.path))
+        ++counters_.expired;
+}
+
+// Through a descriptor opened without following links, so that the mode change lands on
+// the regular file that was checked.
+bool Superintendent::mark_expired(const std::string& path) {
+    Fd file(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!file.valid()) {
+        if (errno != ENOENT)
+            log_warning("open %s: %s", path.c_str(), std::strerror(errno));
+        return false;
+    }
+    struct stat info {};
+    if (::fstat(file.get(), &info) != 0 || !S_ISREG(info.st_mode) || !is_ready(info) ||
+        (info.st_mode & kQueueFileModeExpire) != 0)
+        return false;
+    if (::fchmod(file.get(), (info.st_mode & 07777) | kQueueFileModeExpire) != 0) {
+        log_warning("chmod %s: %s", path.c_str(), std::strerror(errno));
+        return false;
+    }
+    return true;
+}
+
 // A file in the wrong subdirectory, after hash_queue_names or hash_queue_depth changed.
 bool Superintendent::fix_position(const Entry& entry, unsigned actions) {
     if ((actions & kStructure) == 0)
@@ -416,6 +450,31 @@ int Superintendent::release_one(const std::vector<std::string>& queues, std::str
         if (ready_message_at(path) && rename_file(path, path_of("deferred", id))) {
             log_message_info(id, "released from hold");
             return 1;
+        }
+    }
+    return 0;
+}
+
+// A message already marked is found but not counted, and not logged, as in Postfix.
+int Superintendent::expire_one(const std::vector<std::string>& queues, std::string_view id) {
+    if (!queue_id_ok(id)) {
+        log_warning("invalid mail queue id: %.*s", static_cast<int>(id.size()), id.data());
+        return 0;
+    }
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        for (const std::string& queue : queues) {
+            if (queue == "maildrop" || !find_queue_info(queue)->message_queue)
+                continue;
+            std::string path = path_of(queue, id);
+            struct stat info {};
+            if (!ready_message_at(path) || ::lstat(path.c_str(), &info) != 0)
+                continue;
+            if ((info.st_mode & kQueueFileModeExpire) != 0)
+                return 0;
+            if (mark_expired(path)) {
+                log_message_info(id, "expired");
+                return 1;
+            }
         }
     }
     return 0;
