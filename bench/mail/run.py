@@ -28,7 +28,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "system", "lib"))
 from dnsmasq import Dnsmasq  # noqa: E402
 from instance import Instance, free_port, wait_for  # noqa: E402
 from mail_instance import MailInstance  # noqa: E402
+from smtp_sink import port_open  # noqa: E402
 
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 SMTP_SINK = "/usr/sbin/smtp-sink"
@@ -66,14 +66,6 @@ home_mailbox = Maildir/
 relayhost = [127.0.0.1]:{sink_port}
 smtp_dns_support_level = disabled
 """
-
-
-def port_open(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def ensure_local_user():

@@ -13,58 +13,19 @@ usage: flush_test.py [TEST-NAME...]
 """
 import os
 import re
-import shutil
-import signal
 import socket
 import struct
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from test_runner import check, run_tests  # noqa: E402
 from mail_instance import MailInstance, wait_until  # noqa: E402
-from instance import free_port, process_alive, wait_for  # noqa: E402
+from instance import free_port  # noqa: E402
+from smtp_sink import Sink  # noqa: E402
 
 SELECTED = sys.argv[1:]
 
 MESSAGE = b"From: a@origin.example\nTo: b@example.test\nSubject: flushed\n\nbody\n"
-
-
-SMTP_SINK = "/usr/sbin/smtp-sink"
-
-
-def port_open(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-class Sink:
-    """smtp-sink on 127.0.0.1:PORT, as the postfix user, dumping into a directory."""
-
-    def __init__(self, root, port):
-        self.dump = os.path.join(root, f"sink-{port}")
-        os.makedirs(self.dump)
-        shutil.chown(self.dump, "postfix")
-        self.process = subprocess.Popen(
-            [SMTP_SINK, "-u", "postfix", "-d", os.path.join(self.dump, "%H%M%S."),
-             f"127.0.0.1:{port}", "100"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        check(wait_for(lambda: port_open(port), timeout=10), "smtp-sink did not start")
-
-    def messages(self):
-        found = []
-        for name in sorted(os.listdir(self.dump)):
-            with open(os.path.join(self.dump, name), "rb") as dumped:
-                found.append(dumped.read())
-        return found
-
-    def stop(self):
-        if process_alive(self.process.pid):
-            self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=10)
 
 
 def flush_main_cf(port):

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,10 +28,10 @@ from test_runner import check, run_tests  # noqa: E402
 from mail_instance import MailInstance, wait_until  # noqa: E402
 from instance import free_port, process_alive, wait_for  # noqa: E402
 from dnsmasq import Dnsmasq  # noqa: E402
+from smtp_sink import Sink, port_open  # noqa: E402
 
 SELECTED = sys.argv[1:]
 
-SMTP_SINK = "/usr/sbin/smtp-sink"
 REAL_SBIN = "/usr/sbin"
 REAL_DAEMONS = "/usr/lib/postfix/sbin"
 DOVECOT = "/usr/sbin/dovecot"
@@ -45,44 +44,6 @@ MESSAGE = (b"From: Alice <alice@origin.example>\n"
            b".a line that starts with a dot\n"
            b"..two dots\n"
            b"last line\n")
-
-
-def port_open(port, address="127.0.0.1"):
-    try:
-        with socket.create_connection((address, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-class Sink:
-    """smtp-sink on 127.0.0.1:PORT, as the postfix user, dumping into DIR."""
-
-    def __init__(self, root, *options, address="127.0.0.1", port=None):
-        self.port = port or free_port()
-        self.dump = os.path.join(root, f"sink-{self.port}")
-        os.makedirs(self.dump)
-        shutil.chown(self.dump, "postfix")
-        self.errors = open(os.path.join(root, f"sink-{self.port}.err"), "w")
-        self.process = subprocess.Popen(
-            [SMTP_SINK, "-u", "postfix", "-d", os.path.join(self.dump, "%H%M%S."), *options,
-             f"{address}:{self.port}", "100"],
-            stdout=self.errors, stderr=self.errors)
-        check(wait_for(lambda: port_open(self.port, address), timeout=10),
-              "smtp-sink did not start")
-
-    def messages(self):
-        found = []
-        for name in sorted(os.listdir(self.dump)):
-            with open(os.path.join(self.dump, name), "rb") as dumped:
-                found.append(dumped.read())
-        return found
-
-    def stop(self):
-        if process_alive(self.process.pid):
-            self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=10)
-        self.errors.close()
 
 
 def relay_main_cf(port, extra=""):
