@@ -36,14 +36,15 @@ void recipient_lines(const ShowqMessage& message, std::string& out) {
 
 }  // namespace
 
-char queue_status_character(const ShowqMessage& message) {
+std::string queue_status_marks(const ShowqMessage& message) {
+    std::string marks;
     if (message.queue_name == "active")
-        return '*';
-    if (message.queue_name == "hold")
-        return '!';
+        marks.push_back('*');
+    else if (message.queue_name == "hold")
+        marks.push_back('!');
     if (message.forced_expire)
-        return '#';
-    return 0;
+        marks.push_back('#');
+    return marks;
 }
 
 std::string arrival_time_column(int64_t seconds) {
@@ -67,8 +68,7 @@ void MailqListing::add(const ShowqMessage& message, std::string& out) {
     ++messages_;
     bytes_ += message.message_size;
     std::string id = message.queue_id;
-    if (char status = queue_status_character(message); status != 0)
-        id.push_back(status);
+    id.append(queue_status_marks(message));
     char size[32];
     std::snprintf(size, sizeof size, "%7lld", static_cast<long long>(message.message_size));
     out.append(id);

@@ -39,8 +39,9 @@ class MailqListing {
     int64_t bytes_ = 0;
 };
 
-// The status character after the queue ID: '*', '!', '#' or none (0).
-char queue_status_character(const ShowqMessage& message);
+// The status marks after the queue ID: '*' (active) or '!' (hold), then '#' when the
+// message is force-expired (postsuper -e/-f), as Postfix shows "!#" for a held one.
+std::string queue_status_marks(const ShowqMessage& message);
 
 // asctime()'s first 20 columns for `seconds` in local time: "Thu Dec  3 08:54:52 ".
 std::string arrival_time_column(int64_t seconds);
