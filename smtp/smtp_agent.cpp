@@ -141,11 +141,7 @@ Status SmtpAgent::deliver(DeliverySession& session, const ServerContext& context
         report_lookup_failure(session, nexthop.error());
         return {};
     }
-    // Postfix checks for "mail loops back to myself" in MX lists only: a [host]:port
-    // nexthop may be this machine on another port (a content filter, a test peer).
-    ServerLookupPolicy policy = lookup_policy_;
-    policy.detect_loops = policy.detect_loops && nexthop->mx_lookup;
-    auto found = resolve_nexthop(*resolver_, *nexthop, policy);
+    auto found = resolve_nexthop(*resolver_, *nexthop, lookup_policy_);
     if (!found) {
         report_lookup_failure(session, found.error());
         return {};

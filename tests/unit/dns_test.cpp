@@ -303,6 +303,37 @@ TEST_CASE("server addresses: preference order, family preference, balance and li
     CHECK(cut.size() == 2);
 }
 
+TEST_CASE("this machine as a [host] nexthop loops only on the SMTP port") {
+    // Numeric nexthops are never queried: the server below is never contacted.
+    DnsResolverSettings settings;
+    settings.servers = {"127.0.0.1:1"};
+    std::unique_ptr<DnsResolver> resolver = DnsResolver::create(settings).value();
+    ServerLookupPolicy policy;
+    policy.own_addresses = {address("127.0.0.1")};
+
+    // A content filter or another MTA on this machine, as Postfix allows.
+    Result<ServerList> filter =
+        resolve_nexthop(*resolver, parse_nexthop("[127.0.0.1]:10025").value(), policy);
+    REQUIRE(filter.ok());
+    REQUIRE(filter->servers.size() == 1);
+    CHECK(filter->servers[0].port == 10025);
+    CHECK(resolve_nexthop(*resolver, parse_nexthop("127.0.0.1:2525").value(), policy).ok());
+
+    // Port 25 of this machine is this MTA itself.
+    Result<ServerList> self =
+        resolve_nexthop(*resolver, parse_nexthop("[127.0.0.1]").value(), policy);
+    REQUIRE_FALSE(self.ok());
+    CHECK(self.error().kind() == ErrorKind::permanent);
+    CHECK(self.error().enhanced_status() == "5.4.6");
+    CHECK(self.error().message() == "mail for 127.0.0.1 loops back to myself");
+
+    // lmtp never checks; other addresses are not this machine.
+    policy.detect_loops = false;
+    CHECK(resolve_nexthop(*resolver, parse_nexthop("[127.0.0.1]").value(), policy).ok());
+    policy.detect_loops = true;
+    CHECK(resolve_nexthop(*resolver, parse_nexthop("[127.0.0.2]:25").value(), policy).ok());
+}
+
 TEST_CASE("the SMTP client's lookup settings") {
     Config config = Config::defaults_only();
     ServerLookupPolicy policy = read_server_lookup_policy(config).value();
