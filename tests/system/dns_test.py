@@ -312,8 +312,12 @@ def test_host_lookup_native_and_disable_dns(config):
     check(status(out) == "permanent 5.4.4", "smtp_host_lookup = dns asks DNS only", out)
     native = Config("smtp_host_lookup = native\n")
     try:
-        out = native.run("nexthop", "[localhost]:2525")
+        out = native.run("nexthop", "[localhost]")
         check(status(out) == "permanent 5.4.6", "native: /etc/hosts says it is this machine", out)
+        # As in Postfix, only the SMTP port loops: another port of this machine is another
+        # server (a content filter).
+        out = native.run("nexthop", "[localhost]:2525")
+        check(servers(out) == [("localhost", "127.0.0.1", "2525", "0")], "another port", out)
     finally:
         native.close()
     both = Config("smtp_host_lookup = dns, native\ninet_interfaces = 127.0.0.5\n")
