@@ -19,18 +19,16 @@ usage: smtpd_dns_test.py [TEST-NAME...]
 import os
 import smtplib
 import sys
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from dnsmasq import Dnsmasq  # noqa: E402
 from instance import wait_for  # noqa: E402
+from test_runner import run_tests  # noqa: E402
 from smtpd_test import (COMMON_MAIN_CF, USER, RealPostfix, check, postern,  # noqa: E402
                         queued_file_bytes, run_script, start)
 
 SELECTED = sys.argv[1:]
-FAILURES = []
 KEEP = "local_transport = retry:4.3.0 kept for the test\n"
 
 
@@ -255,26 +253,5 @@ def test_unknown_domains_and_helo():
                 check(got == want, f"HELO {helo}: {got!r}, want {want!r}")
 
 
-TESTS = [test_verified_client_name, test_unverified_and_failed_names,
-         test_unknown_client_equals_real_postfix, test_unknown_client_variants, test_rbl_client,
-         test_rhsbl, test_unknown_domains_and_helo]
-
-
-def main():
-    for test in TESTS:
-        if SELECTED and test.__name__ not in SELECTED:
-            continue
-        started = time.monotonic()
-        try:
-            test()
-            print(f"ok {test.__name__} ({time.monotonic() - started:.1f}s)")
-        except Exception:
-            FAILURES.append(test.__name__)
-            print(f"FAIL {test.__name__}\n{traceback.format_exc()}")
-    if FAILURES:
-        print("failed: " + ", ".join(FAILURES))
-        sys.exit(1)
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(run_tests(globals(), SELECTED))

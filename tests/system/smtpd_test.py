@@ -21,15 +21,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from test_runner import check, run_tests  # noqa: E402
 from instance import free_port, process_alive, wait_for  # noqa: E402
 from mail_instance import MailInstance  # noqa: E402
 from dnsmasq import Dnsmasq  # noqa: E402
 
 SELECTED = sys.argv[1:]
-FAILURES = []
 USER = "postern-smtpd1"
 
 # What both servers run with. 127.0.0.1 is outside mynetworks unless a test says so, so
@@ -47,11 +46,6 @@ home_mailbox = Maildir/
 alias_maps =
 alias_database =
 """
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
 
 
 class RealPostfix:
@@ -683,29 +677,5 @@ def test_etrn_through_flush_service():
         check(got[2] == "250 Queuing started", f"{got}\n{instance.log()[-2000:]}")
 
 
-TESTS = [test_replies_equal_real_postfix, test_message_accepted_and_queued,
-         test_relay_control, test_disconnect_mid_data_leaves_nothing,
-         test_hostile_clients_then_normal_client, test_unlisted_local_recipient_equals_real_postfix,
-         test_restrictions_equal_real_postfix, test_starttls,
-         test_auth_through_dovecot_equals_real_postfix, test_etrn_equals_real_postfix,
-         test_etrn_through_flush_service]
-
-
-def main():
-    for test in TESTS:
-        if SELECTED and test.__name__ not in SELECTED:
-            continue
-        started = time.monotonic()
-        try:
-            test()
-            print(f"ok {test.__name__} ({time.monotonic() - started:.1f}s)")
-        except Exception:
-            FAILURES.append(test.__name__)
-            print(f"FAIL {test.__name__}\n{traceback.format_exc()}")
-    if FAILURES:
-        print("failed: " + ", ".join(FAILURES))
-        sys.exit(1)
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(run_tests(globals(), SELECTED))
