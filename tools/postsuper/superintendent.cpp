@@ -43,6 +43,15 @@ std::string hex_upper(uint64_t value) {
     return text;
 }
 
+// A queue ID the administrator typed (-d, -h, -H, -r, -e, -f): a bad one is warned about
+// and skipped, as Postfix's postsuper does.
+bool administrator_queue_id_ok(std::string_view id) {
+    if (queue_id_ok(id))
+        return true;
+    log_warning("invalid mail queue id: %.*s", static_cast<int>(id.size()), id.data());
+    return false;
+}
+
 }  // namespace
 
 const QueueInfo* find_queue_info(std::string_view name) {
@@ -376,10 +385,8 @@ bool Superintendent::fix_position(const Entry& entry, unsigned actions) {
 // The queue ID from the command line or stdin is untrusted: it becomes a path only after
 // queue_id_ok(). Two tries, because a message may move between queues while we look.
 int Superintendent::delete_one(const std::vector<std::string>& queues, std::string_view id) {
-    if (!queue_id_ok(id)) {
-        log_warning("invalid mail queue id: %.*s", static_cast<int>(id.size()), id.data());
+    if (!administrator_queue_id_ok(id))
         return 0;
-    }
     for (int attempt = 0; attempt < 2; ++attempt) {
         for (const std::string& queue : queues) {
             if (!find_queue_info(queue)->message_queue)
@@ -398,10 +405,8 @@ int Superintendent::delete_one(const std::vector<std::string>& queues, std::stri
 }
 
 int Superintendent::requeue_one(const std::vector<std::string>& queues, std::string_view id) {
-    if (!queue_id_ok(id)) {
-        log_warning("invalid mail queue id: %.*s", static_cast<int>(id.size()), id.data());
+    if (!administrator_queue_id_ok(id))
         return 0;
-    }
     for (int attempt = 0; attempt < 2; ++attempt) {
         for (const std::string& queue : queues) {
             if (queue == "maildrop" || !find_queue_info(queue)->message_queue)
@@ -420,10 +425,8 @@ int Superintendent::requeue_one(const std::vector<std::string>& queues, std::str
 }
 
 int Superintendent::hold_one(const std::vector<std::string>& queues, std::string_view id) {
-    if (!queue_id_ok(id)) {
-        log_warning("invalid mail queue id: %.*s", static_cast<int>(id.size()), id.data());
+    if (!administrator_queue_id_ok(id))
         return 0;
-    }
     for (int attempt = 0; attempt < 2; ++attempt) {
         for (const std::string& queue : queues) {
             if (queue == "maildrop" || queue == "hold" || !find_queue_info(queue)->message_queue)
@@ -439,10 +442,8 @@ int Superintendent::hold_one(const std::vector<std::string>& queues, std::string
 }
 
 int Superintendent::release_one(const std::vector<std::string>& queues, std::string_view id) {
-    if (!queue_id_ok(id)) {
-        log_warning("invalid mail queue id: %.*s", static_cast<int>(id.size()), id.data());
+    if (!administrator_queue_id_ok(id))
         return 0;
-    }
     for (const std::string& queue : queues) {
         if (queue != "hold")
             continue;
@@ -457,10 +458,8 @@ int Superintendent::release_one(const std::vector<std::string>& queues, std::str
 
 // A message already marked is found but not counted, and not logged, as in Postfix.
 int Superintendent::expire_one(const std::vector<std::string>& queues, std::string_view id) {
-    if (!queue_id_ok(id)) {
-        log_warning("invalid mail queue id: %.*s", static_cast<int>(id.size()), id.data());
+    if (!administrator_queue_id_ok(id))
         return 0;
-    }
     for (int attempt = 0; attempt < 2; ++attempt) {
         for (const std::string& queue : queues) {
             if (queue == "maildrop" || !find_queue_info(queue)->message_queue)
