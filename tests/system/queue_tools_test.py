@@ -338,6 +338,9 @@ def test_postsuper_requeue():
         [new] = set(postern.files("incoming")) - set(ids["postern"])
         wait_until(lambda: not world.real.files("maildrop") and len(world.real.files("incoming"))
                    == 2, timeout=90, what="real pickup of the requeued file")
+        # cleanup creates the new file before it has written it all: wait until it is done.
+        wait_until(lambda: "body of message 0" in postcat_text(postern, "-q", new)[1],
+                   timeout=30, what="cleanup to finish the requeued file")
         status, text = postcat_text(postern, "-q", new)
         check("sender: a@x" in text and "body of message 0" in text, text)
         report = same(world.both(lambda side: side.postsuper("-r", "ALL")), "postsuper -r ALL")
